@@ -1,0 +1,46 @@
+# authflow — make targets. `make test` is the README's test command and what .ci/run calls.
+GO       ?= go
+PKGS     := ./...
+BIN      := bin/authflow
+FUZZTIME ?= 10s
+
+.PHONY: all build test unit race fuzz bench lint run clean deps
+
+all: lint test build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/authflow
+
+## deps: download the Go modules (and, from later issues on, the Debian packages tests need).
+deps:
+	$(GO) mod download
+
+## test: everything CI runs: lint, unit tests with -race, a short run of each fuzz target.
+test: deps lint race fuzz
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (go test -fuzz takes one target per run).
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./interp
+	$(GO) test -run='^$$' -fuzz='^FuzzQueryEscape$$' -fuzztime=$(FUZZTIME) ./interp
+#	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./strategies
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## run: start authflow. (The embedded demo arrives with the server issue.)
+run: build
+	./$(BIN) providers
+
+clean:
+	rm -rf bin

@@ -1,0 +1,100 @@
+package interp
+
+import (
+	"bytes"
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// Context names where a template's output is used; it decides how each
+// substituted value is escaped.
+type Context int
+
+const (
+	// Raw substitutes values as they are. Use it where the caller encodes the
+	// result itself: a form field (url.Values), a JSON body (encoding/json), a
+	// value to decode as a JWT.
+	Raw Context = iota
+	// Header refuses values carrying CR, LF or NUL, which would split a header.
+	Header
+	// URI escapes by position: after the first '?' each value is
+	// query-escaped; before it (scheme, host, path) only trusted values
+	// (Config, Generated) may appear, as they are.
+	URI
+)
+
+func (c Context) String() string {
+	switch c {
+	case Header:
+		return "header"
+	case URI:
+		return "URI"
+	default:
+		return "raw"
+	}
+}
+
+// Origin says where a value came from; it decides where the value may go.
+type Origin int
+
+const (
+	// Config values come from the strategy file or the environment.
+	Config Origin = iota
+	// Generated values are made by the engine per login (state, nonce, PKCE).
+	Generated
+	// Untrusted values come from the request (the callback's query) or from
+	// the identity provider (step results, tokens).
+	Untrusted
+)
+
+// ErrUnsafeValue is wrapped by execution errors for a value refused in its
+// context: an untrusted value in a URI's scheme, host or path, or CR/LF in a
+// header.
+var ErrUnsafeValue = errors.New("unsafe value")
+
+// escapeState follows a URI being built, to know whether the query has begun.
+type escapeState struct {
+	ctx     Context
+	inQuery bool
+}
+
+// observe notes literal or substituted output already written.
+func (s *escapeState) observe(written []byte) {
+	if s.ctx == URI && !s.inQuery && bytes.ContainsAny(written, "?#") {
+		s.inQuery = true
+	}
+}
+
+// escape returns v as it must be written at the current position.
+func (s *escapeState) escape(ref Ref, v string, o Origin) (string, error) {
+	switch s.ctx {
+	case Header:
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return "", &ExecError{Ref: ref, Err: errCRLF}
+		}
+		return v, nil
+	case URI:
+		if s.inQuery {
+			return url.QueryEscape(v), nil
+		}
+		if o == Untrusted {
+			return "", &ExecError{Ref: ref, Err: errUntrustedURI}
+		}
+		return v, nil
+	default:
+		return v, nil
+	}
+}
+
+var (
+	errCRLF         = wrapUnsafe("a header value may not contain CR, LF or NUL")
+	errUntrustedURI = wrapUnsafe("a value from the request or the identity provider may not form the scheme, host or path of a URI")
+)
+
+type unsafeError struct{ msg string }
+
+func (e *unsafeError) Error() string { return e.msg }
+func (e *unsafeError) Unwrap() error { return ErrUnsafeValue }
+
+func wrapUnsafe(msg string) error { return &unsafeError{msg} }
