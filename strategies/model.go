@@ -1,0 +1,154 @@
+package strategies
+
+// Strategy is one strategy after it was merged with its built-in default and
+// decoded. Templates are kept as written (with their ${...} placeholders);
+// package engine compiles and runs them.
+type Strategy struct {
+	// Name is the strategy's key in the file; it appears in routes
+	// (/auth/NAME/login).
+	Name string
+	// Source is the file the strategy came from ("builtin" for the catalogue).
+	Source string
+	// Builtin reports whether a catalogue default of the same name was merged in.
+	Builtin bool
+	// Overridden lists the keys the user's file set over the built-in default.
+	Overridden []string
+
+	Label        string // display name; default: Name
+	AuthURI      string // authorize URL template
+	ClientID     string
+	ClientSecret string
+	BaseURI      string // default: the file's base_uri, else the server's
+	RedirectPath string // default: /auth/NAME/callback
+	Scope        string
+	GrantType    string
+	JWTKey       string // session key of the user object; default "user"
+	LogoutURI    string // RP-initiated logout URL template; empty: none
+
+	// PKCE adds an S256 code challenge to every login (default true).
+	PKCE bool
+	// Nonce sends a nonce and checks it in the ID token when the scope holds
+	// "openid" (default true).
+	Nonce bool
+	// BackchannelLogout enables the OIDC back-channel logout receiver.
+	BackchannelLogout bool
+
+	// Claims maps session claim names to gjson paths into the user object.
+	Claims map[string]string
+	// Custom holds the custom variables: every string key that is not a known
+	// key, by name.
+	Custom map[string]string
+	// Steps are run in order after the callback (refresh and revoke excepted).
+	Steps []Step
+
+	raw rawObject // the merged definition, for explain
+}
+
+// Step is one named step of a strategy: an HTTP call or a JWT decode.
+type Step struct {
+	Name string
+
+	// HTTP step fields.
+	URI     string
+	Method  string            // default GET
+	Headers map[string]string // config.headers
+	Auth    *BasicAuth        // config.auth
+	Form    map[string]string // urlencoded body
+	JSON    any               // JSON body; string leaves are templates
+
+	// Decode step fields.
+	Decode     string   // template naming the JWT
+	JWKSURI    string   // jwks_uri
+	Issuer     string   // expected iss; also where discovery is read
+	Audience   string   // expected aud; default: client_id
+	Algorithms []string // allowed algorithms; default DefaultAlgorithms
+	// Verify is false only when the file says "verify": false (debugging).
+	Verify bool
+}
+
+// BasicAuth is HTTP Basic client authentication (client_secret_basic).
+type BasicAuth struct {
+	Username string
+	Password string
+}
+
+// IsDecode reports whether the step decodes a JWT rather than calling a URI.
+func (s *Step) IsDecode() bool { return s.Decode != "" }
+
+// Special step names.
+const (
+	StepToken    = "token"    // the code exchange; its result holds the tokens
+	StepJWT      = "jwt"      // default name of the step whose result is the user object
+	StepUserinfo = "userinfo" // merged into the user object
+	StepRefresh  = "refresh"  // run when the access token expires, never at login
+	StepRevoke   = "revoke"   // run at sign-out, never at login
+)
+
+// ReservedName is the one name no strategy may take.
+const ReservedName = "jwt"
+
+// DefaultJWTKey is the session key of the user object.
+const DefaultJWTKey = "user"
+
+// DefaultAlgorithms are the JWT algorithms a decode step accepts when its
+// "algorithms" field is absent.
+var DefaultAlgorithms = []string{"RS256", "ES256"}
+
+// AllowedAlgorithms are the asymmetric algorithms a decode step may list.
+// "none" and the HMAC family are never allowed: an ID token verified with a
+// public key as an HMAC secret is the classic algorithm-confusion attack.
+var AllowedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// UserStep returns the name of the step whose result is the user object:
+// the strategy's jwt_key when a step has that name, else "jwt".
+func (s *Strategy) UserStep() string {
+	if s.JWTKey != "" && s.JWTKey != DefaultJWTKey {
+		for _, st := range s.Steps {
+			if st.Name == s.JWTKey {
+				return s.JWTKey
+			}
+		}
+	}
+	return StepJWT
+}
+
+// Step returns the step of that name, or nil.
+func (s *Strategy) Step(name string) *Step {
+	for i := range s.Steps {
+		if s.Steps[i].Name == name {
+			return &s.Steps[i]
+		}
+	}
+	return nil
+}
+
+// LoginSteps returns the steps run after the callback, in order: every step
+// but refresh and revoke.
+func (s *Strategy) LoginSteps() []Step {
+	var out []Step
+	for _, st := range s.Steps {
+		if st.Name != StepRefresh && st.Name != StepRevoke {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Variables returns the strategy's interpolation variables: the known string
+// keys and the custom variables, by name, as written (they may hold
+// ${env.NAME} or other variables).
+func (s *Strategy) Variables() map[string]string {
+	v := make(map[string]string, len(s.Custom)+8)
+	for k, val := range s.Custom {
+		v[k] = val
+	}
+	v["client_id"] = s.ClientID
+	v["client_secret"] = s.ClientSecret
+	v["base_uri"] = s.BaseURI
+	v["redirect_path"] = s.RedirectPath
+	v["scope"] = s.Scope
+	v["grant_type"] = s.GrantType
+	v["jwt_key"] = s.JWTKey
+	v["label"] = s.Label
+	return v
+}

@@ -1,0 +1,116 @@
+package strategies
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity tells an error (the file is refused) from a warning.
+type Severity int
+
+const (
+	// SevError refuses the file.
+	SevError Severity = iota
+	// SevWarning is reported but the file loads.
+	SevWarning
+)
+
+func (s Severity) String() string {
+	if s == SevWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Problem is one finding about a strategy file. Its Error text is the line
+// `authflow validate` prints:
+//
+//	FILE: strategy "okta": step "token": form.code: unknown variable ${auht.code}
+//	FILE:3:14: invalid character '}' looking for beginning of object key string
+type Problem struct {
+	File      string   `json:"file"`
+	Line      int      `json:"line,omitempty"` // JSON syntax and type errors only
+	Col       int      `json:"column,omitempty"`
+	Strategy  string   `json:"strategy,omitempty"`
+	Step      string   `json:"step,omitempty"`
+	Field     string   `json:"field,omitempty"` // dotted, e.g. form.code, config.headers.Accept
+	Severity  Severity `json:"-"`
+	Message   string   `json:"message"`
+	SeverityS string   `json:"severity"`
+}
+
+func (p Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", p.Line, p.Col)
+	}
+	b.WriteString(": ")
+	if p.Severity == SevWarning {
+		b.WriteString("warning: ")
+	}
+	if p.Strategy != "" {
+		fmt.Fprintf(&b, "strategy %q: ", p.Strategy)
+	}
+	if p.Step != "" {
+		fmt.Fprintf(&b, "step %q: ", p.Step)
+	}
+	if p.Field != "" {
+		b.WriteString(p.Field + ": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Problems is a list of findings. As an error it holds at least one error
+// (not only warnings) and prints one problem per line.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// HasErrors reports whether any problem is an error rather than a warning.
+func (ps Problems) HasErrors() bool {
+	for _, p := range ps {
+		if p.Severity == SevError {
+			return true
+		}
+	}
+	return false
+}
+
+// Split returns the errors and the warnings.
+func (ps Problems) Split() (errs, warnings Problems) {
+	for _, p := range ps {
+		if p.Severity == SevError {
+			errs = append(errs, p)
+		} else {
+			warnings = append(warnings, p)
+		}
+	}
+	return errs, warnings
+}
+
+// reporter collects problems for one file.
+type reporter struct {
+	file string
+	ps   Problems
+}
+
+func (r *reporter) errorf(strategy, step, field, format string, args ...any) {
+	r.add(SevError, strategy, step, field, fmt.Sprintf(format, args...))
+}
+
+func (r *reporter) warnf(strategy, step, field, format string, args ...any) {
+	r.add(SevWarning, strategy, step, field, fmt.Sprintf(format, args...))
+}
+
+func (r *reporter) add(sev Severity, strategy, step, field, msg string) {
+	r.ps = append(r.ps, Problem{File: r.file, Strategy: strategy, Step: step, Field: field,
+		Severity: sev, SeverityS: sev.String(), Message: msg})
+}

@@ -1,0 +1,397 @@
+package strategies
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/authflow/authflow/interp"
+)
+
+// field is one template of a strategy, with where and when it is used.
+type field struct {
+	step  string // "" for strategy keys
+	name  string // dotted field name for messages
+	src   string
+	ctx   interp.Context
+	phase Phase
+	index int // for login steps: position among the login steps
+}
+
+// reservedRoots may not be used as variable or step names.
+var reservedRoots = []string{RootEnv, RootAuth, VarState, VarNonce, VarCodeVerifier, VarCodeChallenge,
+	VarRedirectURI, VarAccessToken, VarRefreshToken, VarIDToken, VarPostLogoutRedirectURI}
+
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// validate reports every problem of one merged strategy.
+func validate(r *reporter, st *Strategy) {
+	name := st.Name
+	vars := st.Variables()
+	for k := range st.Custom {
+		if slices.Contains(reservedRoots, k) {
+			r.errorf(name, "", k, "%q is a value the engine provides; a custom variable may not take its name", k)
+		}
+	}
+	if st.AuthURI == "" {
+		r.errorf(name, "", "auth_uri", "missing: the URL to send the browser to for login")
+	}
+	if st.ClientID == "" {
+		r.errorf(name, "", "client_id", "missing: the client id registered at the identity provider")
+	}
+	if !strings.HasPrefix(st.RedirectPath, "/") {
+		r.errorf(name, "", "redirect_path", "must be a path starting with '/'")
+	}
+	if st.BaseURI != "" && !strings.Contains(st.BaseURI, "${") {
+		if u, err := url.Parse(st.BaseURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.errorf(name, "", "base_uri", "must be an absolute http(s) URL, like https://app.example.com")
+		}
+	}
+	if isLiteralSecret(st.ClientSecret) {
+		r.warnf(name, "", "client_secret", "the secret is written in the file; read it from the environment with ${env.NAME}")
+	}
+	validateSteps(r, st, vars)
+
+	fields := templateFields(st)
+	used := map[string]bool{}
+	for _, f := range fields {
+		t, err := interp.Compile(f.src)
+		if err != nil {
+			r.errorf(name, f.step, f.name, "%v", strings.TrimPrefix(err.Error(), "interp: "))
+			continue
+		}
+		for _, ref := range t.Refs() {
+			used[ref.Root] = true
+			checkRef(r, st, vars, f, ref)
+		}
+		if f.ctx == interp.URI {
+			checkURI(r, st, f, t)
+		}
+	}
+	for k := range st.Custom {
+		if !used[k] {
+			msg := "custom variable is never used"
+			if s := suggest(k, knownKeys); s != "" {
+				msg += fmt.Sprintf(" (did you mean the key %q?)", s)
+			}
+			r.warnf(name, "", k, "%s", msg)
+		}
+	}
+	for claim, path := range st.Claims {
+		if path == "" {
+			r.errorf(name, "", "claims."+claim, "empty path")
+			continue
+		}
+		root, _, _ := strings.Cut(path, ".")
+		if root == StepRefresh || root == StepRevoke {
+			if st.Step(root) != nil {
+				r.errorf(name, "", "claims."+claim, "the %q step does not run at login; claims read the user object and login steps", root)
+			}
+		}
+	}
+}
+
+var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout"}
+
+func validateSteps(r *reporter, st *Strategy, vars map[string]string) {
+	name := st.Name
+	seen := map[string]bool{}
+	hasOpenID := slices.Contains(strings.Fields(st.Scope), "openid")
+	for _, s := range st.Steps {
+		if s.Name == "" {
+			r.errorf(name, "", "steps", "a step has no name")
+			continue
+		}
+		if seen[s.Name] {
+			r.errorf(name, s.Name, "name", "two steps have this name")
+		}
+		seen[s.Name] = true
+		if _, isVar := vars[s.Name]; isVar || slices.Contains(reservedRoots, s.Name) {
+			r.errorf(name, s.Name, "name", "a step may not take the name of a variable (${%s} would be ambiguous)", s.Name)
+		}
+		switch {
+		case s.URI != "" && s.Decode != "":
+			r.errorf(name, s.Name, "", "a step either calls a uri or decodes a JWT, not both")
+		case s.URI == "" && s.Decode == "":
+			r.errorf(name, s.Name, "", "a step needs a uri (HTTP step) or decode (JWT step)")
+		case s.IsDecode():
+			validateDecode(r, st, s, hasOpenID)
+		default:
+			m := strings.ToUpper(s.Method)
+			if m == "" {
+				m = "GET"
+			}
+			if !slices.Contains(httpMethods, m) {
+				r.errorf(name, s.Name, "method", "%q is not one of %s", s.Method, strings.Join(httpMethods, ", "))
+			}
+			if s.Form != nil && s.JSON != nil {
+				r.errorf(name, s.Name, "json", "a step sends form or json, not both")
+			}
+			if m == "GET" && (s.Form != nil || s.JSON != nil) {
+				r.errorf(name, s.Name, "method", "a GET request has no body; use POST to send form or json")
+			}
+			for _, f := range []string{"jwks_uri", "issuer", "audience", "algorithms"} {
+				if (f == "jwks_uri" && s.JWKSURI != "") || (f == "issuer" && s.Issuer != "") ||
+					(f == "audience" && s.Audience != "") || (f == "algorithms" && s.Algorithms != nil) {
+					r.errorf(name, s.Name, f, "only a decode step takes %s", f)
+				}
+			}
+		}
+		if s.Auth != nil && isLiteralSecret(s.Auth.Password) {
+			r.warnf(name, s.Name, "config.auth.password", "the secret is written in the file; use ${client_secret} or ${env.NAME}")
+		}
+	}
+	user := st.UserStep()
+	found := false
+	for _, s := range st.LoginSteps() {
+		if s.Name == user {
+			found = true
+		}
+	}
+	if !found && len(st.Steps) > 0 {
+		r.errorf(name, "", "steps", "no login step is named %q: that step's result is the user object", user)
+	}
+}
+
+func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
+	name := st.Name
+	if s.Method != "" || s.Form != nil || s.JSON != nil || s.Headers != nil || s.Auth != nil {
+		r.errorf(name, s.Name, "decode", "a decode step takes no method, form, json or config")
+	}
+	if !s.Verify {
+		r.warnf(name, s.Name, "verify", "signature and claim checks are off: for debugging only, never in production")
+	} else if s.JWKSURI == "" && s.Issuer == "" {
+		r.errorf(name, s.Name, "jwks_uri", "missing: a verified decode step needs jwks_uri or issuer (for discovery)")
+	}
+	if s.Algorithms != nil && len(s.Algorithms) == 0 {
+		r.errorf(name, s.Name, "algorithms", "empty: list the algorithms the IdP signs with, e.g. [\"RS256\"]")
+	}
+	for _, a := range s.Algorithms {
+		if !slices.Contains(AllowedAlgorithms, a) {
+			r.errorf(name, s.Name, "algorithms", "%q is not allowed (only asymmetric algorithms: %s; never none or HMAC)", a, strings.Join(AllowedAlgorithms, ", "))
+		}
+	}
+	if !hasOpenID {
+		r.warnf(name, s.Name, "decode", "the scope %q has no \"openid\": the IdP may send no ID token", st.Scope)
+	}
+}
+
+// checkRef reports a placeholder that its template may not read.
+func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref interp.Ref) {
+	name, root := st.Name, ref.Root
+	if root == RootEnv {
+		if ref.Path == "" {
+			r.errorf(name, f.step, f.name, "%s names no environment variable (write ${env.NAME})", ref)
+		}
+		return
+	}
+	if v, ok := vars[root]; ok {
+		if ref.Path != "" {
+			r.errorf(name, f.step, f.name, "%s: variable %q is a string and has no fields", ref, root)
+		}
+		if v == "" && root != "base_uri" {
+			r.errorf(name, f.step, f.name, "%s is empty: set %q in the strategy", ref, root)
+		}
+		return
+	}
+	if f.phase == PhaseVariable {
+		r.errorf(name, f.step, f.name, "%s: a variable may read only ${env.NAME} and other variables", ref)
+		return
+	}
+	if PhaseAllows(f.phase, root) {
+		switch {
+		case root == VarNonce && !(st.Nonce && slices.Contains(strings.Fields(st.Scope), "openid")):
+			r.errorf(name, f.step, f.name, "%s: no nonce is sent (it needs \"openid\" in the scope and \"nonce\" not false)", ref)
+		case (root == VarCodeVerifier || root == VarCodeChallenge) && !st.PKCE:
+			r.errorf(name, f.step, f.name, "%s: PKCE is off (\"pkce\": false)", ref)
+		case root == RootAuth && ref.Path == "":
+			r.errorf(name, f.step, f.name, "%s names no callback parameter (write ${auth.code})", ref)
+		}
+		return
+	}
+	if s := st.Step(root); s != nil {
+		if f.phase != PhaseLogin {
+			r.errorf(name, f.step, f.name, "%s: step results are not kept after login; here only %s are available", ref, available(f.phase))
+			return
+		}
+		for i, ls := range st.LoginSteps() {
+			if ls.Name == root {
+				if i >= f.index {
+					r.errorf(name, f.step, f.name, "%s: step %q does not run before this one", ref, root)
+				}
+				return
+			}
+		}
+		r.errorf(name, f.step, f.name, "%s: step %q does not run at login", ref, root)
+		return
+	}
+	if slices.Contains(reservedRoots, root) {
+		r.errorf(name, f.step, f.name, "%s is not available here; available: variables, ${env.NAME}, %s", ref, available(f.phase))
+		return
+	}
+	msg := fmt.Sprintf("unknown variable %s", ref)
+	cands := append(sortedKeys(vars), reservedRoots...)
+	for _, s := range st.Steps {
+		cands = append(cands, s.Name)
+	}
+	if s := suggest(root, cands); s != "" {
+		msg += fmt.Sprintf(" (did you mean ${%s}?)", s)
+	}
+	r.errorf(name, f.step, f.name, "%s", msg)
+}
+
+func available(p Phase) string {
+	var out []string
+	for _, r := range phaseRoots[p] {
+		out = append(out, "${"+r+"}")
+	}
+	if p == PhaseLogin {
+		out = append(out, "earlier steps' results")
+	}
+	return strings.Join(out, ", ")
+}
+
+// checkURI warns about plain-http endpoints and secrets in a URI's query.
+func checkURI(r *reporter, st *Strategy, f field, t *interp.Template) {
+	lit := f.src
+	if strings.HasPrefix(lit, "http://") {
+		if u, err := url.Parse(strings.SplitN(lit, "${", 2)[0]); err == nil && u.Host != "" && !isLoopback(u.Hostname()) {
+			r.warnf(st.Name, f.step, f.name, "plain http to %s: tokens would cross the network unencrypted; use https", u.Host)
+		}
+	}
+	if q := strings.IndexAny(lit, "?"); q >= 0 {
+		if strings.Contains(lit[q:], "${client_secret}") {
+			r.warnf(st.Name, f.step, f.name, "the client secret is sent in a URI query, where logs and proxies keep it; send it in the form or config.auth")
+		}
+	}
+	// A value from the request or the IdP may not form scheme, host or path.
+	rest, i := lit, 0
+	for {
+		j := strings.Index(rest, "${")
+		if j < 0 || i >= len(t.Refs()) {
+			break
+		}
+		if strings.ContainsAny(lit[:len(lit)-len(rest)+j], "?#") {
+			break
+		}
+		ref := t.Refs()[i]
+		_, isVar := st.Variables()[ref.Root]
+		if OriginOf(ref.Root, isVar) == interp.Untrusted {
+			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", ref)
+		}
+		rest, i = rest[j+2:], i+1
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLiteralSecret reports whether a secret value is written out rather than
+// read from a placeholder.
+func isLiteralSecret(v string) bool { return v != "" && !strings.Contains(v, "${") }
+
+// templateFields lists every template of a strategy with its context and phase.
+func templateFields(st *Strategy) []field {
+	var fs []field
+	for _, k := range sortedKeys(st.Variables()) {
+		if v := st.Variables()[k]; strings.Contains(v, "${") {
+			fs = append(fs, field{name: k, src: v, ctx: interp.Raw, phase: PhaseVariable})
+		}
+	}
+	if st.AuthURI != "" {
+		fs = append(fs, field{name: "auth_uri", src: st.AuthURI, ctx: interp.URI, phase: PhaseAuthorize})
+	}
+	if st.LogoutURI != "" {
+		fs = append(fs, field{name: "logout_uri", src: st.LogoutURI, ctx: interp.URI, phase: PhaseLogout})
+	}
+	login := 0
+	for _, s := range st.Steps {
+		phase, index := PhaseLogin, login
+		if s.Name == StepRefresh || s.Name == StepRevoke {
+			phase, index = PhaseSession, -1
+		} else {
+			login++
+		}
+		add := func(name, src string, ctx interp.Context) {
+			if src != "" {
+				fs = append(fs, field{step: s.Name, name: name, src: src, ctx: ctx, phase: phase, index: index})
+			}
+		}
+		add("uri", s.URI, interp.URI)
+		add("decode", s.Decode, interp.Raw)
+		add("jwks_uri", s.JWKSURI, interp.URI)
+		add("issuer", s.Issuer, interp.Raw)
+		add("audience", s.Audience, interp.Raw)
+		for _, k := range sortedKeys(s.Headers) {
+			add("config.headers."+k, s.Headers[k], interp.Header)
+		}
+		if s.Auth != nil {
+			add("config.auth.username", s.Auth.Username, interp.Raw)
+			add("config.auth.password", s.Auth.Password, interp.Raw)
+		}
+		for _, k := range sortedKeys(s.Form) {
+			add("form."+k, s.Form[k], interp.Raw)
+		}
+		WalkJSONStrings(s.JSON, "json", func(path, v string) { add(path, v, interp.Raw) })
+	}
+	return fs
+}
+
+// WalkJSONStrings calls fn for every string leaf of a decoded JSON value,
+// with its dotted path under prefix.
+func WalkJSONStrings(v any, prefix string, fn func(path, s string)) {
+	switch x := v.(type) {
+	case string:
+		fn(prefix, x)
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			WalkJSONStrings(x[k], prefix+"."+k, fn)
+		}
+	case []any:
+		for i, e := range x {
+			WalkJSONStrings(e, fmt.Sprintf("%s.%d", prefix, i), fn)
+		}
+	}
+}
+
+// suggest returns the candidate closest to s within an edit distance of 2.
+func suggest(s string, cands []string) string {
+	best, bestD := "", 3
+	for _, c := range cands {
+		if c == s {
+			continue
+		}
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
