@@ -163,8 +163,8 @@ func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 	}
 	if !s.Verify {
 		r.warnf(name, s.Name, "verify", "signature and claim checks are off: for debugging only, never in production")
-	} else if s.JWKSURI == "" && s.Issuer == "" {
-		r.errorf(name, s.Name, "jwks_uri", "missing: a verified decode step needs jwks_uri or issuer (for discovery)")
+	} else if s.Issuer == "" {
+		r.errorf(name, s.Name, "issuer", "missing: a verified decode step checks iss (and, without jwks_uri, finds the keys through the issuer's discovery document)")
 	}
 	if s.Algorithms != nil && len(s.Algorithms) == 0 {
 		r.errorf(name, s.Name, "algorithms", "empty: list the algorithms the IdP signs with, e.g. [\"RS256\"]")

@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/authflow/authflow/strategies"
+)
+
+// Options configures an Engine. The zero value is usable; New applies the
+// defaults documented on each field.
+type Options struct {
+	// HTTPClient makes every outbound call. Default: a client with
+	// http.DefaultTransport. Its transport is wrapped to enforce
+	// MaxResponseBytes; it is never http.DefaultClient itself.
+	HTTPClient *http.Client
+	// StepTimeout bounds each outbound call. Default 10s.
+	StepTimeout time.Duration
+	// MaxResponseBytes bounds each outbound answer. Default 1 MiB.
+	MaxResponseBytes int64
+	// BaseURI is used by strategies whose file sets no base_uri.
+	BaseURI string
+	// Leeway is the clock skew allowed on exp, nbf and iat. Default 30s.
+	Leeway time.Duration
+	// JWKSRefreshInterval is how often key sets are refetched. Default 1h.
+	JWKSRefreshInterval time.Duration
+	// JWKSUnknownKIDInterval is the least time between two refetches caused
+	// by a token signed with an unknown key id. Default 1m.
+	JWKSUnknownKIDInterval time.Duration
+	// LookupEnv reads ${env.NAME}. Default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = 10 * time.Second
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 1 << 20
+	}
+	if o.Leeway <= 0 {
+		o.Leeway = 30 * time.Second
+	}
+	if o.JWKSRefreshInterval <= 0 {
+		o.JWKSRefreshInterval = time.Hour
+	}
+	if o.JWKSUnknownKIDInterval <= 0 {
+		o.JWKSUnknownKIDInterval = time.Minute
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Engine holds the compiled strategies of one strategy set and what they
+// share: the HTTP client and the key-set cache. It is safe for concurrent use.
+type Engine struct {
+	opts   Options
+	client *http.Client
+	order  []string
+	byName map[string]*Strategy
+
+	keysMu sync.Mutex
+	keys   map[string]*keySet // by jwks_uri, or "issuer:"+issuer for discovery
+	ctx    context.Context    // ends background JWKS refreshes
+	cancel context.CancelFunc
+}
+
+// New compiles every strategy of set. It fails when a template cannot be
+// compiled or a variable cannot be resolved (an unset ${env.NAME}), naming
+// the strategy and field. Call Close when done with the engine.
+func New(set *strategies.Set, opts Options) (*Engine, error) {
+	opts.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		opts:   opts,
+		client: limitClient(opts.HTTPClient, opts.MaxResponseBytes),
+		byName: map[string]*Strategy{},
+		keys:   map[string]*keySet{},
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	for _, def := range set.Strategies {
+		s, err := e.compile(def)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("engine: %s: strategy %q: %w", set.File, def.Name, err)
+		}
+		e.order = append(e.order, def.Name)
+		e.byName[def.Name] = s
+	}
+	return e, nil
+}
+
+// Close stops the background key-set refreshes.
+func (e *Engine) Close() { e.cancel() }
+
+// Strategy returns the compiled strategy of that name, or nil.
+func (e *Engine) Strategy(name string) *Strategy { return e.byName[name] }
+
+// Strategies returns the strategies in file order.
+func (e *Engine) Strategies() []*Strategy {
+	out := make([]*Strategy, len(e.order))
+	for i, n := range e.order {
+		out[i] = e.byName[n]
+	}
+	return out
+}

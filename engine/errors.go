@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrInvalidToken: a JWT failed verification (signature, algorithm, iss,
+	// aud, exp/nbf/iat, nonce). The jwt/v5 cause is wrapped too, so
+	// errors.Is(err, jwt.ErrTokenExpired) works.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrNonceMismatch: the ID token's nonce is not the one this login sent.
+	ErrNonceMismatch = errors.New("nonce mismatch")
+	// ErrSubjectMismatch: the userinfo answer names another subject than the ID token.
+	ErrSubjectMismatch = errors.New("userinfo subject differs from the ID token's")
+	// ErrUnreachable: the IdP could not be reached or did not answer in time.
+	ErrUnreachable = errors.New("identity provider unreachable")
+	// ErrResponseTooLarge: an answer exceeded Options.MaxResponseBytes.
+	ErrResponseTooLarge = errors.New("response too large")
+	// ErrBadResponse: an answer was not JSON or form-encoded, or lacked a
+	// field the engine needs (access_token).
+	ErrBadResponse = errors.New("malformed response")
+	// ErrMissingValue: a template's placeholder had no value at run time.
+	ErrMissingValue = errors.New("missing value")
+	// ErrNoRefreshToken: Refresh was asked for without a refresh token or refresh step.
+	ErrNoRefreshToken = errors.New("no refresh token or refresh step")
+)
+
+// ProviderError is an identity provider's refusal: an OAuth 2.0 error
+// answer from an endpoint (RFC 6749 §5.2), any other non-2xx answer, or an
+// error returned to the callback (RFC 6749 §4.1.2.1, Step "authorize").
+// Code and Description come from the IdP; show Code-based messages to users,
+// never Description.
+type ProviderError struct {
+	Step        string // "authorize" for an error at the callback
+	StatusCode  int    // HTTP status; 0 for the callback
+	Code        string // e.g. invalid_grant, invalid_client, access_denied
+	Description string // error_description, for the log
+}
+
+func (e *ProviderError) Error() string {
+	s := fmt.Sprintf("identity provider refused %s", e.Step)
+	if e.StatusCode != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
+	}
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// StepError wraps any failure of a step with the strategy and step names.
+type StepError struct {
+	Strategy string
+	Step     string
+	Err      error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("engine: strategy %q: step %q: %v", e.Strategy, e.Step, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// tokenError wraps a verification failure so that it matches both
+// ErrInvalidToken and its specific cause.
+type tokenError struct{ cause error }
+
+func (e *tokenError) Error() string   { return "invalid token: " + e.cause.Error() }
+func (e *tokenError) Unwrap() []error { return []error{ErrInvalidToken, e.cause} }
+
+func invalidToken(cause error) error { return &tokenError{cause} }

@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authflow/authflow/interp"
+	"github.com/authflow/authflow/strategies"
+	"github.com/tidwall/gjson"
+)
+
+// ErrStateMismatch: the callback's state is not the login's.
+var ErrStateMismatch = errors.New("state mismatch")
+
+// ErrNoCode: the callback carries no authorization code.
+var ErrNoCode = errors.New("callback has no code")
+
+// Result is what a successful login produces.
+type Result struct {
+	// Strategy is the strategy's name.
+	Strategy string
+	// User is the user object: the result of the jwt (or jwt_key) step,
+	// with a following userinfo step's fields merged in.
+	User json.RawMessage
+	// Claims are the strategy's mapped claims (the "claims" key), read from
+	// the user object or a login step's result. Absent paths are left out.
+	Claims map[string]any
+	// Tokens are the token step's tokens.
+	Tokens Tokens
+}
+
+// Subject returns the user's sub claim (or mapped "sub"), or "".
+func (r *Result) Subject() string {
+	if v, ok := r.Claims["sub"].(string); ok {
+		return v
+	}
+	return gjson.GetBytes(r.User, "sub").String()
+}
+
+// NewLogin generates the per-login secrets: a state, a nonce when the scope
+// holds openid (unless "nonce": false) and a PKCE verifier (unless
+// "pkce": false).
+func (s *Strategy) NewLogin() *Login {
+	l := &Login{State: randomString()}
+	if s.useNonce {
+		l.Nonce = randomString()
+	}
+	if s.def.PKCE {
+		l.CodeVerifier = randomString()
+	}
+	return l
+}
+
+func (s *Strategy) loginScope(l *Login, query url.Values) *scope {
+	return &scope{s: s, auth: query, results: map[string][]byte{}, gen: map[string]string{
+		strategies.VarState:         l.State,
+		strategies.VarNonce:         l.Nonce,
+		strategies.VarCodeVerifier:  l.CodeVerifier,
+		strategies.VarCodeChallenge: l.CodeChallenge(),
+		strategies.VarRedirectURI:   s.redirectURI,
+	}}
+}
+
+// AuthCodeURL returns the URL to send the browser to: auth_uri expanded, with
+// state, nonce and the S256 code challenge added when the template does not
+// place them itself.
+func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
+	u, err := s.authURI.Execute(interp.URI, s.loginScope(l, nil).lookup)
+	if err != nil {
+		return "", &StepError{Strategy: s.def.Name, Step: "authorize", Err: wrapExec(err)}
+	}
+	var add []string
+	if !s.authPlace[strategies.VarState] && !s.authPlace["state"] {
+		add = append(add, "state="+url.QueryEscape(l.State))
+	}
+	if l.Nonce != "" && !s.authPlace[strategies.VarNonce] {
+		add = append(add, "nonce="+url.QueryEscape(l.Nonce))
+	}
+	if l.CodeVerifier != "" {
+		if !s.authPlace[strategies.VarCodeChallenge] {
+			add = append(add, "code_challenge="+l.CodeChallenge())
+		}
+		if !s.authPlace["code_challenge_method"] {
+			add = append(add, "code_challenge_method=S256")
+		}
+	}
+	if len(add) == 0 {
+		return u, nil
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + strings.Join(add, "&"), nil
+}
+
+// Exchange handles the callback: it checks the IdP's answer and the state,
+// then runs the login steps in order (token exchange, JWT verification,
+// userinfo...) and returns the user object, mapped claims and tokens.
+func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*Result, error) {
+	name := s.def.Name
+	if code := query.Get("error"); code != "" {
+		return nil, &StepError{Strategy: name, Step: "authorize", Err: &ProviderError{
+			Step: "authorize", Code: code, Description: query.Get("error_description")}}
+	}
+	if subtle.ConstantTimeCompare([]byte(query.Get("state")), []byte(l.State)) != 1 {
+		return nil, &StepError{Strategy: name, Step: "authorize", Err: ErrStateMismatch}
+	}
+	if query.Get("code") == "" {
+		return nil, &StepError{Strategy: name, Step: "authorize", Err: ErrNoCode}
+	}
+	sc := s.loginScope(l, query)
+	var userDoc []byte
+	for _, st := range s.login {
+		doc, err := s.runStep(ctx, st, sc, l)
+		if err != nil {
+			return nil, &StepError{Strategy: name, Step: st.name, Err: err}
+		}
+		sc.results[st.name] = doc
+		switch {
+		case st.isUser:
+			userDoc = doc
+		case st.name == strategies.StepUserinfo && userDoc != nil:
+			merged, err := mergeUserinfo(userDoc, doc)
+			if err != nil {
+				return nil, &StepError{Strategy: name, Step: st.name, Err: err}
+			}
+			userDoc = merged
+		}
+	}
+	if !gjson.ParseBytes(userDoc).IsObject() {
+		return nil, &StepError{Strategy: name, Step: s.def.UserStep(), Err: fmt.Errorf("%w: the user object is not a JSON object", ErrBadResponse)}
+	}
+	res := &Result{Strategy: name, User: userDoc, Claims: s.mapClaims(userDoc, sc.results)}
+	if tok, ok := sc.results[strategies.StepToken]; ok {
+		res.Tokens = tokensFrom(tok, Tokens{}, s.e.opts.Now())
+	}
+	return res, nil
+}
+
+// runStep runs one step and returns its JSON result.
+func (s *Strategy) runStep(ctx context.Context, st *step, sc *scope, l *Login) ([]byte, error) {
+	if st.decode == nil {
+		return s.runHTTP(ctx, st, sc)
+	}
+	raw, err := st.decode.Execute(interp.Raw, sc.lookup)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", wrapExec(err))
+	}
+	if st.verify == nil {
+		claims, err := decodeUnverified(raw)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(claims)
+	}
+	claims, err := st.verify.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	// The nonce binds the ID token to this login. The user step's token must
+	// carry it; any other decoded token that carries a nonce must match too.
+	if l != nil && l.Nonce != "" {
+		if _, has := claims["nonce"]; has || st.isUser {
+			if err := checkNonce(claims, l.Nonce); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return json.Marshal(claims)
+}
+
+// mergeUserinfo merges a userinfo answer into the user object: its fields
+// win, but a sub that differs from the ID token's fails (OIDC Core §5.3.2).
+func mergeUserinfo(user, info []byte) ([]byte, error) {
+	var u, i map[string]any
+	if err := json.Unmarshal(user, &u); err != nil {
+		return nil, fmt.Errorf("%w: user object: %v", ErrBadResponse, err)
+	}
+	if err := json.Unmarshal(info, &i); err != nil {
+		return nil, fmt.Errorf("%w: userinfo is not a JSON object: %v", ErrBadResponse, err)
+	}
+	if sub, ok := i["sub"]; ok && u["sub"] != nil && fmt.Sprint(sub) != fmt.Sprint(u["sub"]) {
+		return nil, ErrSubjectMismatch
+	}
+	for k, v := range i {
+		if k != "sub" || u["sub"] == nil {
+			u[k] = v
+		}
+	}
+	return json.Marshal(u)
+}
+
+// mapClaims evaluates the strategy's claims: a path whose first segment
+// names a login step reads that step's result; any other path reads the user
+// object.
+func (s *Strategy) mapClaims(user []byte, results map[string][]byte) map[string]any {
+	if len(s.def.Claims) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(s.def.Claims))
+	for name, path := range s.def.Claims {
+		doc := user
+		if root, rest, ok := strings.Cut(path, "."); ok {
+			if r, isStep := results[root]; isStep {
+				doc, path = r, rest
+			}
+		}
+		if v := gjson.GetBytes(doc, path); v.Exists() {
+			out[name] = v.Value()
+		}
+	}
+	return out
+}
+
+// Tokens are the tokens of a login, kept server-side on the session.
+type Tokens struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	IDToken      string    `json:"id_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"` // zero: the IdP gave no expires_in
+}
+
+// Expired reports whether the access token expires within skew of now.
+func (t Tokens) Expired(now time.Time, skew time.Duration) bool {
+	return !t.Expiry.IsZero() && !now.Add(skew).Before(t.Expiry)
+}
+
+// tokensFrom reads a token endpoint answer (RFC 6749 §5.1) over prev: a
+// field the answer omits keeps its previous value, so a refresh answer
+// without a new refresh_token keeps the old one.
+func tokensFrom(doc []byte, prev Tokens, now time.Time) Tokens {
+	t := prev
+	get := func(k string) string { return gjson.GetBytes(doc, k).String() }
+	if v := get("access_token"); v != "" {
+		t.AccessToken = v
+	}
+	if v := get("token_type"); v != "" {
+		t.TokenType = v
+	}
+	if v := get("refresh_token"); v != "" {
+		t.RefreshToken = v
+	}
+	if v := get("id_token"); v != "" {
+		t.IDToken = v
+	}
+	if exp := gjson.GetBytes(doc, "expires_in"); exp.Exists() && exp.Int() > 0 {
+		t.Expiry = now.Add(time.Duration(exp.Int()) * time.Second)
+	} else if prev.AccessToken != t.AccessToken {
+		t.Expiry = time.Time{}
+	}
+	return t
+}

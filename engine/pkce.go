@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// Login holds the per-login secrets the engine generates. Keep it
+// server-side between the redirect and the callback, and use it once.
+type Login struct {
+	State        string // sent as state; check it at the callback, once
+	Nonce        string // sent as nonce when the scope has openid; "" otherwise
+	CodeVerifier string // PKCE verifier (RFC 7636); "" when PKCE is off
+}
+
+// CodeChallenge returns the S256 challenge of the verifier, or "".
+func (l *Login) CodeChallenge() string {
+	if l.CodeVerifier == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(l.CodeVerifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// randomString returns 32 random bytes, base64url-encoded (43 characters):
+// enough for state, nonce and a PKCE verifier (RFC 7636 §4.1).
+func randomString() string {
+	var b [32]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
