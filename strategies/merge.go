@@ -67,7 +67,7 @@ func mergeSteps(r *reporter, strategy string, def, user json.RawMessage) (json.R
 		out = append(out[:at], append([]rawObject{us}, out[at:]...)...)
 		prev = at
 	}
-	b, err := json.Marshal(out)
+	b, err := marshal(out)
 	if err != nil {
 		return nil, false
 	}

@@ -152,3 +152,15 @@ func (s *Strategy) Variables() map[string]string {
 	v["label"] = s.Label
 	return v
 }
+
+// Required returns the variables a user must set for this strategy: those
+// left empty (the catalogue's way of saying "yours to fill in"), sorted.
+func (s *Strategy) Required() []string {
+	var out []string
+	for _, k := range sortedKeys(s.Variables()) {
+		if s.Variables()[k] == "" && k != "base_uri" && k != "jwt_key" && k != "grant_type" {
+			out = append(out, k)
+		}
+	}
+	return out
+}

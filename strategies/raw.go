@@ -120,6 +120,11 @@ func syntaxPosition(data []byte, off int64) (line, col int) {
 func errorOffset(err error, fallback int64) int64 {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
+		// Offset counts the bytes read, the bad one included; point at it,
+		// except at the end of input, where the problem is what is missing.
+		if se.Offset > 0 && se.Error() != "unexpected end of JSON input" {
+			return se.Offset - 1
+		}
 		return se.Offset
 	}
 	var te *json.UnmarshalTypeError
@@ -149,4 +154,16 @@ func kind(v json.RawMessage) string {
 	default:
 		return "a number"
 	}
+}
+
+// marshal encodes v as compact JSON without HTML escaping, so that URLs in
+// explain output keep their '&'.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -1,0 +1,48 @@
+// Command authflow is the authflow CLI: validate and explain strategy files,
+// and list the built-in providers.
+//
+//	authflow validate [--format text|json] FILE...
+//	authflow explain FILE NAME
+//	authflow providers
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit status without printing anything more.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI and returns the exit status; tests call it directly.
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		if code, ok := err.(exitError); ok {
+			return int(code)
+		}
+		fmt.Fprintln(root.ErrOrStderr(), "authflow:", err)
+		return 2
+	}
+	return 0
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "authflow",
+		Short:         "A config-driven, declarative auth-strategy engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newValidateCmd(), newExplainCmd(), newProvidersCmd())
+	return root
+}

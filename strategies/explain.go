@@ -1,0 +1,194 @@
+package strategies
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/authflow/authflow/interp"
+)
+
+// Mask replaces a secret written in a file in explain output.
+const Mask = "********"
+
+// Explain writes the merged strategy, with literal secrets masked, and its
+// step plan: what runs when, and which placeholders each step reads.
+func Explain(w io.Writer, st *Strategy) error {
+	fmt.Fprintf(w, "strategy %q (%s)\n", st.Name, st.Label)
+	if st.Builtin {
+		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Name, strings.Join(st.Overridden, ", "))
+	} else {
+		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
+	}
+	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(st.BaseURI, "<server base_uri>"), st.RedirectPath)
+	def, err := maskedDefinition(st)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ndefinition (merged, secrets masked):\n%s\n", def)
+
+	fmt.Fprintf(w, "\nplan:\n")
+	fields := templateFields(st)
+	reads := func(step string, names ...string) string {
+		var out []string
+		for _, f := range fields {
+			if f.step != step || (len(names) > 0 && !slices.Contains(names, f.name)) {
+				continue
+			}
+			if t, err := interp.Compile(f.src); err == nil {
+				for _, r := range t.Refs() {
+					if s := r.String(); !slices.Contains(out, s) {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+		if len(out) == 0 {
+			return "nothing"
+		}
+		return strings.Join(out, " ")
+	}
+	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
+	var adds []string
+	adds = append(adds, "state (checked once at the callback)")
+	if st.Nonce && slices.Contains(strings.Fields(st.Scope), "openid") {
+		adds = append(adds, "nonce (checked in the ID token)")
+	}
+	if st.PKCE {
+		adds = append(adds, "PKCE S256 code_challenge")
+	}
+	fmt.Fprintf(w, "         the engine sends %s\n", strings.Join(adds, ", "))
+	fmt.Fprintf(w, "  callback %s, then the login steps:\n", st.RedirectPath)
+	user := st.UserStep()
+	for i, s := range st.LoginSteps() {
+		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s))
+		fmt.Fprintf(w, "       %-10s reads %s\n", "", reads(s.Name))
+		switch {
+		case s.Name == user:
+			fmt.Fprintf(w, "       %-10s result: the user object (session key %q)\n", "", st.JWTKey)
+		case s.Name == StepUserinfo:
+			fmt.Fprintf(w, "       %-10s result: merged into the user object (sub must match)\n", "")
+		}
+	}
+	if len(st.Claims) > 0 {
+		fmt.Fprintf(w, "  claims:\n")
+		for _, k := range sortedKeys(st.Claims) {
+			fmt.Fprintf(w, "    %-10s <- %s\n", k, st.Claims[k])
+		}
+	}
+	for _, name := range []string{StepRefresh, StepRevoke} {
+		if s := st.Step(name); s != nil {
+			when := "when the access token has expired"
+			if name == StepRevoke {
+				when = "at sign-out"
+			}
+			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
+		}
+	}
+	if st.LogoutURI != "" {
+		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
+	}
+	return nil
+}
+
+func describeStep(st *Strategy, s Step) string {
+	if s.IsDecode() {
+		if !s.Verify {
+			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", s.Decode)
+		}
+		algs := s.Algorithms
+		if len(algs) == 0 {
+			algs = DefaultAlgorithms
+		}
+		keys := "keys from " + s.JWKSURI
+		if s.JWKSURI == "" {
+			keys = "keys by discovery at " + s.Issuer
+		}
+		aud := s.Audience
+		if aud == "" {
+			aud = "${client_id}"
+		}
+		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", s.Decode, strings.Join(algs, "/"), keys, s.Issuer, aud)
+	}
+	m := strings.ToUpper(s.Method)
+	if m == "" {
+		m = "GET"
+	}
+	desc := m + " " + s.URI
+	switch {
+	case s.Form != nil:
+		desc += " (form)"
+	case s.JSON != nil:
+		desc += " (json)"
+	}
+	if s.Auth != nil {
+		desc += " with HTTP Basic client auth"
+	}
+	return desc
+}
+
+func orPlaceholder(v, p string) string {
+	if v == "" {
+		return p
+	}
+	return v
+}
+
+// isSecretName reports whether a key names a secret to mask.
+func isSecretName(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "secret") || strings.Contains(k, "password") || k == "authorization" || strings.HasSuffix(k, "_key") && k != "jwt_key"
+}
+
+// maskedDefinition returns the merged definition as indented JSON, with
+// literal secrets (not ${...} references) replaced by Mask.
+func maskedDefinition(st *Strategy) (string, error) {
+	o := st.raw.clone()
+	mask := json.RawMessage(`"` + Mask + `"`)
+	for _, k := range o.keys {
+		var s string
+		if isSecretName(k) && json.Unmarshal(o.vals[k], &s) == nil && isLiteralSecret(s) {
+			o.vals[k] = mask
+		}
+	}
+	if v, ok := o.get("steps"); ok {
+		if steps, ok := stepObjects(v); ok {
+			for i := range steps {
+				steps[i] = maskObject(steps[i].clone(), mask)
+			}
+			b, _ := marshal(steps)
+			o.vals["steps"] = b
+		}
+	}
+	b, err := marshal(o)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "  ", "  "); err != nil {
+		return "", err
+	}
+	return "  " + out.String(), nil
+}
+
+// maskObject masks literal secrets at any depth of a step.
+func maskObject(o rawObject, mask json.RawMessage) rawObject {
+	for _, k := range o.keys {
+		v := o.vals[k]
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			if isSecretName(k) && isLiteralSecret(s) {
+				o.vals[k] = mask
+			}
+			continue
+		}
+		if sub, _, err := parseObject(v); err == nil {
+			b, _ := marshal(maskObject(sub, mask))
+			o.vals[k] = b
+		}
+	}
+	return o
+}
