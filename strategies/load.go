@@ -37,7 +37,7 @@ func (s *Set) Lookup(name string) *Strategy {
 func Load(path string) (*Set, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, Problems{{File: path, Severity: SevError, SeverityS: "error", Message: err.Error()}}
+		return nil, Problems{{File: path, Severity: SevError, Message: err.Error()}}
 	}
 	return Parse(path, data)
 }
@@ -69,7 +69,7 @@ func parse(name string, data []byte, cat map[string]rawObject) (*Set, Problems) 
 	var probe any
 	if err := json.Unmarshal(data, &probe); err != nil {
 		line, col := syntaxPosition(data, errorOffset(err, 0))
-		r.ps = append(r.ps, Problem{File: name, Line: line, Col: col, Severity: SevError, SeverityS: "error", Message: err.Error()})
+		r.ps = append(r.ps, Problem{File: name, Line: line, Col: col, Severity: SevError, Message: err.Error()})
 		return nil, r.ps
 	}
 	top, _, err := parseObject(data)

@@ -22,21 +22,23 @@ func (s Severity) String() string {
 	return "error"
 }
 
+// MarshalJSON writes the severity as "error" or "warning".
+func (s Severity) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
 // Problem is one finding about a strategy file. Its Error text is the line
 // `authflow validate` prints:
 //
 //	FILE: strategy "okta": step "token": form.code: unknown variable ${auht.code}
 //	FILE:3:14: invalid character '}' looking for beginning of object key string
 type Problem struct {
-	File      string   `json:"file"`
-	Line      int      `json:"line,omitempty"` // JSON syntax and type errors only
-	Col       int      `json:"column,omitempty"`
-	Strategy  string   `json:"strategy,omitempty"`
-	Step      string   `json:"step,omitempty"`
-	Field     string   `json:"field,omitempty"` // dotted, e.g. form.code, config.headers.Accept
-	Severity  Severity `json:"-"`
-	Message   string   `json:"message"`
-	SeverityS string   `json:"severity"`
+	File     string   `json:"file"`
+	Line     int      `json:"line,omitempty"` // JSON syntax and type errors only
+	Col      int      `json:"column,omitempty"`
+	Strategy string   `json:"strategy,omitempty"`
+	Step     string   `json:"step,omitempty"`
+	Field    string   `json:"field,omitempty"` // dotted, e.g. form.code, config.headers.Accept
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
 }
 
 func (p Problem) Error() string {
@@ -111,6 +113,5 @@ func (r *reporter) warnf(strategy, step, field, format string, args ...any) {
 }
 
 func (r *reporter) add(sev Severity, strategy, step, field, msg string) {
-	r.ps = append(r.ps, Problem{File: r.file, Strategy: strategy, Step: step, Field: field,
-		Severity: sev, SeverityS: sev.String(), Message: msg})
+	r.ps = append(r.ps, Problem{File: r.file, Strategy: strategy, Step: step, Field: field, Severity: sev, Message: msg})
 }

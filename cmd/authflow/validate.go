@@ -63,7 +63,7 @@ Exits 0 when every file is valid (warnings allowed), 1 otherwise.`,
 func checkFile(path string) strategies.Problems {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return strategies.Problems{{File: path, Severity: strategies.SevError, SeverityS: "error", Message: err.Error()}}
+		return strategies.Problems{{File: path, Severity: strategies.SevError, Message: err.Error()}}
 	}
 	return strategies.Check(path, data)
 }
