@@ -26,9 +26,9 @@ race:
 
 ## fuzz: each fuzz target for FUZZTIME (go test -fuzz takes one target per run).
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./interp
-	$(GO) test -run='^$$' -fuzz='^FuzzQueryEscape$$' -fuzztime=$(FUZZTIME) ./interp
-	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./strategies
+	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
+	$(GO) test -run='^$$' -fuzz='^FuzzQueryEscape$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
+	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./strategies
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
