@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,10 +36,15 @@ type Result struct {
 	Tokens Tokens
 }
 
-// Subject returns the user's sub claim (or mapped "sub"), or "".
+// Subject returns the user's subject: the mapped "sub" claim when the
+// strategy maps one (GitHub's numeric "id"), else the user object's "sub";
+// "" when neither exists. Numbers are written without exponent.
 func (r *Result) Subject() string {
-	if v, ok := r.Claims["sub"].(string); ok {
+	switch v := r.Claims["sub"].(type) {
+	case string:
 		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return gjson.GetBytes(r.User, "sub").String()
 }

@@ -90,8 +90,14 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		}
 		return nil, fmt.Errorf("%w: reading the answer: %v", ErrUnreachable, err)
 	}
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if ok && len(bytes.TrimSpace(raw)) == 0 {
+		// 204 No Content and empty 200s are normal for revocation
+		// (RFC 7009 §2.2) and DELETE calls: the result is an empty object.
+		return []byte("{}"), nil
+	}
 	doc, perr := toJSON(resp.Header.Get("Content-Type"), raw)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if !ok {
 		pe := &ProviderError{Step: st.name, StatusCode: resp.StatusCode}
 		if perr == nil {
 			pe.Code = gjson.GetBytes(doc, "error").String()

@@ -101,13 +101,20 @@ func TestMerge(t *testing.T) {
 }
 
 func TestRequiredValues(t *testing.T) {
-	// Omitting the catalogue's empty values is an error naming each.
+	// Omitting the catalogue's empty values is one error per value, naming
+	// it and where it is used.
 	_, ps := parseWithTestCatalogue(t, `{"base_uri": "https://app.test", "strategies": {"idp": {"client_id": "cid"}}}`)
 	got := ps.Error()
-	for _, want := range []string{`${tenant} is empty: set "tenant"`, `${client_secret} is empty`} {
+	for _, want := range []string{
+		`strategy "idp": tenant: missing: set "tenant" in the strategy; it is used by auth_uri and `,
+		`strategy "idp": client_secret: missing: set "client_secret" in the strategy; it is used by step "token" form.client_secret`,
+	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
+	}
+	if n := strings.Count(got, "tenant: missing"); n != 1 {
+		t.Errorf("tenant reported %d times, want once:\n%s", n, got)
 	}
 }
 

@@ -56,6 +56,7 @@ func validate(r *reporter, st *Strategy) {
 
 	fields := templateFields(st)
 	used := map[string]bool{}
+	empty := map[string][]string{}
 	for _, f := range fields {
 		t, err := interp.Compile(f.src)
 		if err != nil {
@@ -64,12 +65,13 @@ func validate(r *reporter, st *Strategy) {
 		}
 		for _, ref := range t.Refs() {
 			used[ref.Root] = true
-			checkRef(r, st, vars, f, ref)
+			checkRef(r, st, vars, f, ref, empty)
 		}
 		if f.ctx == interp.URI {
 			checkURI(r, st, f, t)
 		}
 	}
+	reportEmpty(r, st, empty)
 	for k := range st.Custom {
 		if !used[k] {
 			msg := "custom variable is never used"
@@ -180,7 +182,9 @@ func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 }
 
 // checkRef reports a placeholder that its template may not read.
-func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref interp.Ref) {
+// A variable that is empty (a catalogue value the user must set) is not
+// reported here but recorded in empty, by name, with where it is used.
+func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref interp.Ref, empty map[string][]string) {
 	name, root := st.Name, ref.Root
 	if root == RootEnv {
 		if ref.Path == "" {
@@ -192,8 +196,8 @@ func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref in
 		if ref.Path != "" {
 			r.errorf(name, f.step, f.name, "%s: variable %q is a string and has no fields", ref, root)
 		}
-		if v == "" && root != "base_uri" {
-			r.errorf(name, f.step, f.name, "%s is empty: set %q in the strategy", ref, root)
+		if v == "" && root != "base_uri" && empty != nil {
+			empty[root] = append(empty[root], f.where())
 		}
 		return
 	}
@@ -394,4 +398,29 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// reportEmpty reports each empty variable that templates read once, with
+// the fields that read it: the catalogue leaves client_id, tenant and the
+// like empty for the user to set.
+func reportEmpty(r *reporter, st *Strategy, empty map[string][]string) {
+	for _, root := range sortedKeys(empty) {
+		if root == "client_id" && st.ClientID == "" {
+			continue // reported as missing already
+		}
+		where := slices.Compact(empty[root])
+		msg := fmt.Sprintf("missing: set %q in the strategy; it is used by %s", root, where[0])
+		if len(where) > 1 {
+			msg += fmt.Sprintf(" and %d more", len(where)-1)
+		}
+		r.errorf(st.Name, "", root, "%s", msg)
+	}
+}
+
+// where names a field for messages: "auth_uri", "step \"token\" form.client_id".
+func (f field) where() string {
+	if f.step == "" {
+		return f.name
+	}
+	return fmt.Sprintf("step %q %s", f.step, f.name)
 }

@@ -1,0 +1,77 @@
+package strategies
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCatalogueValidates fills each built-in strategy's required values and
+// checks that it then validates with no error and no warning: the catalogue
+// itself must be a correct strategy file.
+func TestCatalogueValidates(t *testing.T) {
+	builtins := Builtin()
+	if len(builtins) < 11 {
+		t.Fatalf("catalogue has %d strategies, want at least 11", len(builtins))
+	}
+	for _, b := range builtins {
+		t.Run(b.Name, func(t *testing.T) {
+			var fields []string
+			for _, k := range b.Required() {
+				v := "value-" + k
+				switch k {
+				case "client_secret":
+					v = "${env.SECRET}"
+				case "okta_uri", "realm_uri":
+					v = "https://idp.example.com/" + k
+				case "domain":
+					v = "idp.example.com"
+				}
+				fields = append(fields, `"`+k+`": "`+v+`"`)
+			}
+			file := `{"base_uri": "https://app.example.com", "strategies": {"` + b.Name + `": {` + strings.Join(fields, ", ") + `}}}`
+			ps := Check("builtin.json", []byte(file))
+			if len(ps) != 0 {
+				t.Fatalf("%s\nproblems:\n%v", file, ps)
+			}
+		})
+	}
+}
+
+// TestCatalogueShape checks what every built-in strategy must offer: a
+// token step, a user step, a refresh step, PKCE unless the IdP's docs say it
+// breaks, and a verified ID token wherever the scope asks for one.
+func TestCatalogueShape(t *testing.T) {
+	want := []string{"google", "okta", "microsoft", "github", "gitlab", "auth0", "keycloak", "cognito", "slack", "discord", "linkedin"}
+	var got []string
+	for _, b := range Builtin() {
+		got = append(got, b.Name)
+		if b.Step(StepToken) == nil || b.Step(b.UserStep()) == nil || b.Step(StepRefresh) == nil {
+			t.Errorf("%s: needs token, %s and refresh steps", b.Name, b.UserStep())
+		}
+		if b.ClientID != "" || b.ClientSecret != "" {
+			t.Errorf("%s: the catalogue must leave client_id and client_secret to the user", b.Name)
+		}
+		if !b.PKCE && b.Name != "linkedin" {
+			t.Errorf("%s: PKCE is off", b.Name)
+		}
+		user := b.Step(b.UserStep())
+		if slices.Contains(strings.Fields(b.Scope), "openid") {
+			if !user.IsDecode() || !user.Verify || user.Issuer == "" {
+				t.Errorf("%s: an OpenID strategy must verify its ID token against an issuer", b.Name)
+			}
+		}
+		for _, st := range b.Steps {
+			for _, u := range []string{st.URI, st.JWKSURI, st.Issuer} {
+				if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "${") {
+					t.Errorf("%s: step %s: %q is not https", b.Name, st.Name, u)
+				}
+			}
+		}
+	}
+	for _, n := range want {
+		if !slices.Contains(got, n) {
+			t.Errorf("catalogue lacks %q", n)
+		}
+	}
+}
