@@ -63,6 +63,8 @@ type step struct {
 	decode  *interp.Template
 	verify  *verifier // nil for an unverified decode (debugging only)
 	isUser  bool      // its result is the user object
+	// ignoreBody: only the status counts (revocation, RFC 7009 §2.2).
+	ignoreBody bool
 }
 
 type namedTemplate struct {
@@ -110,6 +112,7 @@ func (e *Engine) compile(def *strategies.Strategy) (*Strategy, error) {
 		case strategies.StepRefresh:
 			s.refresh = st
 		case strategies.StepRevoke:
+			st.ignoreBody = true
 			s.revoke = st
 		default:
 			st.isUser = d.Name == userStep

@@ -35,6 +35,18 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// OnStep, when set, is called after every step run (login steps,
+	// refresh, revoke) with its duration and outcome, for logs and metrics.
+	// It must be safe for concurrent use and must not block.
+	OnStep func(StepEvent)
+}
+
+// StepEvent describes one step run.
+type StepEvent struct {
+	Strategy string
+	Step     string
+	Duration time.Duration
+	Err      error // nil on success
 }
 
 func (o *Options) setDefaults() {

@@ -77,6 +77,9 @@ func (s *Strategy) loginScope(l *Login, query url.Values) *scope {
 // state, nonce and the S256 code challenge added when the template does not
 // place them itself.
 func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
+	if l == nil || l.State == "" {
+		return "", &StepError{Strategy: s.def.Name, Step: "authorize", Err: errors.New("AuthCodeURL needs a Login from NewLogin")}
+	}
 	u, err := s.authURI.Execute(interp.URI, s.loginScope(l, nil).lookup)
 	if err != nil {
 		return "", &StepError{Strategy: s.def.Name, Step: "authorize", Err: wrapExec(err)}
@@ -111,12 +114,14 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 // userinfo...) and returns the user object, mapped claims and tokens.
 func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*Result, error) {
 	name := s.def.Name
+	// The state first: an error answer is believed only from the IdP this
+	// login went to (RFC 6749 §4.1.2.1 returns the state with errors too).
+	if l == nil || l.State == "" || subtle.ConstantTimeCompare([]byte(query.Get("state")), []byte(l.State)) != 1 {
+		return nil, &StepError{Strategy: name, Step: "authorize", Err: ErrStateMismatch}
+	}
 	if code := query.Get("error"); code != "" {
 		return nil, &StepError{Strategy: name, Step: "authorize", Err: &ProviderError{
 			Step: "authorize", Code: code, Description: query.Get("error_description")}}
-	}
-	if subtle.ConstantTimeCompare([]byte(query.Get("state")), []byte(l.State)) != 1 {
-		return nil, &StepError{Strategy: name, Step: "authorize", Err: ErrStateMismatch}
 	}
 	if query.Get("code") == "" {
 		return nil, &StepError{Strategy: name, Step: "authorize", Err: ErrNoCode}
@@ -124,20 +129,20 @@ func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*R
 	sc := s.loginScope(l, query)
 	var userDoc []byte
 	for _, st := range s.login {
+		start := time.Now()
 		doc, err := s.runStep(ctx, st, sc, l)
+		if err == nil {
+			sc.results[st.name] = doc
+			switch {
+			case st.isUser:
+				userDoc = doc
+			case st.name == strategies.StepUserinfo && userDoc != nil:
+				userDoc, err = mergeUserinfo(userDoc, doc)
+			}
+		}
+		s.observe(st.name, start, err)
 		if err != nil {
 			return nil, &StepError{Strategy: name, Step: st.name, Err: err}
-		}
-		sc.results[st.name] = doc
-		switch {
-		case st.isUser:
-			userDoc = doc
-		case st.name == strategies.StepUserinfo && userDoc != nil:
-			merged, err := mergeUserinfo(userDoc, doc)
-			if err != nil {
-				return nil, &StepError{Strategy: name, Step: st.name, Err: err}
-			}
-			userDoc = merged
 		}
 	}
 	if !gjson.ParseBytes(userDoc).IsObject() {
@@ -263,4 +268,11 @@ func tokensFrom(doc []byte, prev Tokens, now time.Time) Tokens {
 		t.Expiry = time.Time{}
 	}
 	return t
+}
+
+// observe reports a step run to Options.OnStep.
+func (s *Strategy) observe(step string, start time.Time, err error) {
+	if f := s.e.opts.OnStep; f != nil {
+		f(StepEvent{Strategy: s.def.Name, Step: step, Duration: time.Since(start), Err: err})
+	}
 }

@@ -78,7 +78,7 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	resp, err := s.e.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", st.method, redactURI(uri), unwrapURLError(err))
 		}
 		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, st.method, redactURI(uri), unwrapURLError(err))
 	}
@@ -91,7 +91,7 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		return nil, fmt.Errorf("%w: reading the answer: %v", ErrUnreachable, err)
 	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	if ok && len(bytes.TrimSpace(raw)) == 0 {
+	if ok && (st.ignoreBody || len(bytes.TrimSpace(raw)) == 0) {
 		// 204 No Content and empty 200s are normal for revocation
 		// (RFC 7009 §2.2) and DELETE calls: the result is an empty object.
 		return []byte("{}"), nil
@@ -108,8 +108,9 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	if perr != nil {
 		return nil, perr
 	}
-	// Some IdPs (GitHub's token endpoint) answer an OAuth error with 200.
-	if e := gjson.GetBytes(doc, "error"); e.Type == gjson.String && !gjson.GetBytes(doc, "access_token").Exists() {
+	// Some IdPs (GitHub's token endpoint, Slack's Web API) answer an OAuth
+	// error with 200.
+	if e := gjson.GetBytes(doc, "error"); e.Type == gjson.String && e.String() != "" && !gjson.GetBytes(doc, "access_token").Exists() {
 		return nil, &ProviderError{Step: st.name, StatusCode: resp.StatusCode, Code: e.String(),
 			Description: gjson.GetBytes(doc, "error_description").String()}
 	}
@@ -121,14 +122,14 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 func toJSON(contentType string, raw []byte) ([]byte, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	trimmed := bytes.TrimSpace(raw)
-	isForm := mt == "application/x-www-form-urlencoded" || (mt == "text/plain" && len(trimmed) > 0 && trimmed[0] != '{')
-	if !isForm {
-		if gjson.ValidBytes(trimmed) && len(trimmed) > 0 {
-			return trimmed, nil
-		}
-		if mt == "application/json" || strings.HasSuffix(mt, "+json") || len(trimmed) == 0 || !bytes.Contains(trimmed, []byte("=")) {
-			return nil, fmt.Errorf("%w: answer is not JSON (Content-Type %q, %d bytes)", ErrBadResponse, contentType, len(raw))
-		}
+	if len(trimmed) > 0 && gjson.ValidBytes(trimmed) && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return trimmed, nil
+	}
+	// A form-encoded answer is read as such only when labelled so, or
+	// unlabelled plain text: an HTML error page is never taken for a form.
+	isForm := mt == "application/x-www-form-urlencoded" || mt == "text/plain" || mt == ""
+	if !isForm || len(trimmed) == 0 || !bytes.Contains(trimmed, []byte("=")) {
+		return nil, fmt.Errorf("%w: answer is not JSON (Content-Type %q, %d bytes)", ErrBadResponse, contentType, len(raw))
 	}
 	vals, err := url.ParseQuery(string(trimmed))
 	if err != nil {

@@ -71,7 +71,10 @@ func (k *keySet) keyfunc(ctx context.Context) (jwt.Keyfunc, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetching keys from %s: %v", ErrUnreachable, uri, err)
+		if errors.Is(err, ErrResponseTooLarge) {
+			return nil, fmt.Errorf("fetching keys from %s: %w", redactURI(uri), err)
+		}
+		return nil, fmt.Errorf("%w: fetching keys from %s: %v", ErrUnreachable, redactURI(uri), err)
 	}
 	k.kf = kf
 	return kf.KeyfuncCtx(ctx), nil
@@ -92,7 +95,7 @@ func (e *Engine) discoverJWKS(ctx context.Context, issuer string) (string, error
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return "", fmt.Errorf("discovery: %w", err)
+			return "", fmt.Errorf("discovery: %w", unwrapURLError(err))
 		}
 		return "", fmt.Errorf("%w: discovery at %s: %v", ErrUnreachable, u, err)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/authflow/authflow/interp"
 	"github.com/authflow/authflow/strategies"
@@ -26,7 +27,9 @@ func (s *Strategy) Refresh(ctx context.Context, t Tokens) (Tokens, error) {
 	if s.refresh == nil || t.RefreshToken == "" {
 		return t, &StepError{Strategy: s.def.Name, Step: strategies.StepRefresh, Err: ErrNoRefreshToken}
 	}
+	start := time.Now()
 	doc, err := s.runHTTP(ctx, s.refresh, s.sessionScope(t))
+	s.observe(strategies.StepRefresh, start, err)
 	if err != nil {
 		return t, &StepError{Strategy: s.def.Name, Step: strategies.StepRefresh, Err: err}
 	}
@@ -43,7 +46,10 @@ func (s *Strategy) Revoke(ctx context.Context, t Tokens) error {
 	if s.revoke == nil {
 		return nil
 	}
-	if _, err := s.runHTTP(ctx, s.revoke, s.sessionScope(t)); err != nil {
+	start := time.Now()
+	_, err := s.runHTTP(ctx, s.revoke, s.sessionScope(t))
+	s.observe(strategies.StepRevoke, start, err)
+	if err != nil {
 		return &StepError{Strategy: s.def.Name, Step: strategies.StepRevoke, Err: err}
 	}
 	return nil

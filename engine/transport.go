@@ -22,7 +22,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrResponseTooLarge, resp.ContentLength, t.max)
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.max}
+	resp.Body = &limitedBody{rc: resp.Body, left: t.max, max: t.max}
 	return resp, nil
 }
 
@@ -30,6 +30,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 type limitedBody struct {
 	rc   io.ReadCloser
 	left int64
+	max  int64
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -37,7 +38,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		// One more byte tells "exactly at the limit" from "over it".
 		var one [1]byte
 		if n, _ := b.rc.Read(one[:]); n > 0 {
-			return 0, fmt.Errorf("%w: over %d bytes", ErrResponseTooLarge, b.left)
+			return 0, fmt.Errorf("%w: over the %d-byte limit", ErrResponseTooLarge, b.max)
 		}
 		return 0, io.EOF
 	}

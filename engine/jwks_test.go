@@ -1,0 +1,209 @@
+package engine_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/authflow/authflow/engine"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// loginOnce runs one login and returns its error.
+func loginOnce(t *testing.T, p *idp, s *engine.Strategy) error {
+	t.Helper()
+	l, cb := p.begin(t, s)
+	_, err := s.Exchange(t.Context(), l, cb)
+	return err
+}
+
+// TestJWKSFetchedOnce: many logins share one fetch of the key set (and of
+// the discovery document).
+func TestJWKSFetchedOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name, step    string
+		wantDiscovery int64
+	}{{"jwks_uri", jwtStepJWKS, 0}, {"discovery", jwtStepDiscovery, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newIDP(t)
+			s := p.strategy(t, stratFile("", tokenStep(authPost), tt.step))
+			for i := range 10 {
+				if err := loginOnce(t, p, s); err != nil {
+					t.Fatalf("login %d: %v", i, err)
+				}
+			}
+			if d, j := p.discoveryHits.Load(), p.jwksHits.Load(); d != tt.wantDiscovery || j != 1 {
+				t.Errorf("10 logins: discovery fetched %d times, JWKS %d; want %d and 1", d, j, tt.wantDiscovery)
+			}
+		})
+	}
+}
+
+// TestJWKSRotation: a token signed with a key the cache does not know makes
+// one refetch, which finds the rotated-in key; another unknown key inside
+// JWKSUnknownKIDInterval makes none and fails.
+func TestJWKSRotation(t *testing.T) {
+	p := newIDP(t)
+	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatalf("login with rsa1: %v", err)
+	}
+	if n := p.jwksHits.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1", n)
+	}
+
+	// The IdP publishes rsa2 and signs with it.
+	p.update(func(c *idpConfig) {
+		c.published = append(c.published, otherRSASigner("rsa2"))
+		c.signWith = otherRSASigner("rsa2")
+	})
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatalf("login with the rotated-in rsa2: %v", err)
+	}
+	if n := p.jwksHits.Load(); n != 2 {
+		t.Errorf("after rotation JWKS fetched %d times, want 2", n)
+	}
+
+	// A kid the IdP never published, right after: no refetch.
+	p.update(func(c *idpConfig) { c.signWith = otherRSASigner("rsa3") })
+	err := loginOnce(t, p, s)
+	if !errors.Is(err, engine.ErrInvalidToken) || !errors.Is(err, jwt.ErrTokenUnverifiable) {
+		t.Errorf("unknown kid: err = %v, want ErrInvalidToken and jwt.ErrTokenUnverifiable", err)
+	}
+	if n := p.jwksHits.Load(); n != 2 {
+		t.Errorf("a second unknown kid inside JWKSUnknownKIDInterval fetched the JWKS again (%d fetches, want 2)", n)
+	}
+
+	// Both known keys still work from the cache.
+	for _, sg := range []signer{rsaSigner(), otherRSASigner("rsa2")} {
+		p.update(func(c *idpConfig) { c.signWith = sg })
+		if err := loginOnce(t, p, s); err != nil {
+			t.Errorf("login with cached key %s: %v", sg.kid, err)
+		}
+	}
+	if n := p.jwksHits.Load(); n != 2 {
+		t.Errorf("JWKS fetched %d times, want 2", n)
+	}
+}
+
+// TestJWKSUnknownKIDAfterInterval: once JWKSUnknownKIDInterval has passed,
+// an unknown kid may refetch again.
+func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
+	p := newIDP(t)
+	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS),
+		func(o *engine.Options) { o.JWKSUnknownKIDInterval = 50 * time.Millisecond })
+	p.update(func(c *idpConfig) { c.signWith = otherRSASigner("nope1") })
+	if err := loginOnce(t, p, s); !errors.Is(err, engine.ErrInvalidToken) {
+		t.Fatalf("unknown kid: err = %v, want ErrInvalidToken", err)
+	}
+	// The first fetch, then one refetch for the unknown kid.
+	if n := p.jwksHits.Load(); n != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2", n)
+	}
+	p.update(func(c *idpConfig) {
+		c.published = append(c.published, otherRSASigner("rsa9"))
+		c.signWith = otherRSASigner("rsa9")
+	})
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatalf("login with a key published after the interval: %v", err)
+	}
+	if n := p.jwksHits.Load(); n != 3 {
+		t.Errorf("JWKS fetched %d times, want 3", n)
+	}
+}
+
+// TestDiscoveryFailures: a discovery document that cannot be used fails the
+// jwt step, and the failure is not cached: the next login asks again.
+func TestDiscoveryFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(p *idp) string // returns the jwt step
+		check   func(t *testing.T, err error)
+		refetch func(p *idp) int64 // hits that a retry must repeat
+	}{
+		{name: "issuer differs",
+			setup: func(p *idp) string {
+				p.update(func(c *idpConfig) { c.issuer = "https://other.example" })
+				return jwtStepDiscovery
+			},
+			check: func(t *testing.T, err error) {
+				if !errors.Is(err, engine.ErrBadResponse) {
+					t.Errorf("err = %v, want ErrBadResponse", err)
+				}
+			},
+			refetch: func(p *idp) int64 { return p.discoveryHits.Load() }},
+		{name: "no discovery document",
+			setup: func(p *idp) string {
+				p.handle("/nodisc/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+					p.discoveryHits.Add(1)
+					http.NotFound(w, r)
+				})
+				return `{"name": "jwt", "decode": "${token.id_token}", "issuer": "{{IDP}}/nodisc"}`
+			},
+			check: func(t *testing.T, err error) {
+				wantProviderError(t, err, engine.ProviderError{Step: "discovery", StatusCode: 404})
+			},
+			refetch: func(p *idp) int64 { return p.discoveryHits.Load() }},
+		{name: "discovery is not JSON",
+			setup: func(p *idp) string {
+				p.handle("/html/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+					p.discoveryHits.Add(1)
+					w.Header().Set("Content-Type", "text/html")
+					w.Write([]byte("<html>maintenance</html>"))
+				})
+				return `{"name": "jwt", "decode": "${token.id_token}", "issuer": "{{IDP}}/html"}`
+			},
+			check: func(t *testing.T, err error) {
+				if !errors.Is(err, engine.ErrBadResponse) {
+					t.Errorf("err = %v, want ErrBadResponse", err)
+				}
+			},
+			refetch: func(p *idp) int64 { return p.discoveryHits.Load() }},
+		{name: "JWKS unreachable",
+			setup: func(p *idp) string {
+				dead := httptest.NewServer(http.NotFoundHandler())
+				dead.Close()
+				return `{"name": "jwt", "decode": "${token.id_token}", "issuer": "{{IDP}}", "jwks_uri": "` + dead.URL + `/jwks"}`
+			},
+			check: func(t *testing.T, err error) {
+				if !errors.Is(err, engine.ErrUnreachable) {
+					t.Errorf("err = %v, want ErrUnreachable", err)
+				}
+			}},
+		{name: "JWKS answers 500",
+			setup: func(p *idp) string {
+				p.handle("/badjwks", func(w http.ResponseWriter, r *http.Request) {
+					p.jwksHits.Add(1)
+					http.Error(w, "oops", http.StatusInternalServerError)
+				})
+				return `{"name": "jwt", "decode": "${token.id_token}", "issuer": "{{IDP}}", "jwks_uri": "{{IDP}}/badjwks"}`
+			},
+			check: func(t *testing.T, err error) {
+				if !errors.Is(err, engine.ErrUnreachable) {
+					t.Errorf("err = %v, want ErrUnreachable", err)
+				}
+			},
+			refetch: func(p *idp) int64 { return p.jwksHits.Load() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newIDP(t)
+			s := p.strategy(t, stratFile("", tokenStep(authPost), tt.setup(p)))
+			for i := range 2 {
+				err := loginOnce(t, p, s)
+				if err == nil {
+					t.Fatalf("login %d succeeded", i)
+				}
+				wantStep(t, err, "jwt")
+				tt.check(t, err)
+			}
+			if tt.refetch != nil {
+				if n := tt.refetch(p); n != 2 {
+					t.Errorf("two failed logins made %d fetches, want 2 (a failure is not cached)", n)
+				}
+			}
+		})
+	}
+}
