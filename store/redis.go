@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a Store in Redis, shared by every authflow process that uses the
+// same server and prefix. Take uses GETDEL (Redis 6.2+); locks are SET NX PX
+// with a random token, released only by their holder.
+type Redis struct {
+	client *redis.Client
+	prefix string
+	// LockRetry is the wait between two attempts to take a held lock.
+	LockRetry time.Duration
+}
+
+// NewRedis returns a Store over client; every key it writes starts with
+// prefix (default "authflow:").
+func NewRedis(client *redis.Client, prefix string) *Redis {
+	if prefix == "" {
+		prefix = "authflow:"
+	}
+	return &Redis{client: client, prefix: prefix, LockRetry: 20 * time.Millisecond}
+}
+
+// OpenRedis connects to the Redis at url (redis://[user:pass@]host:port/db)
+// and checks the connection with PING.
+func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: redis url: %w", err)
+	}
+	c := redis.NewClient(opts)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("store: redis at %s: %w", opts.Addr, err)
+	}
+	return NewRedis(c, prefix), nil
+}
+
+// Client returns the underlying client.
+func (r *Redis) Client() *redis.Client { return r.client }
+
+// Set implements Store.
+func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := r.client.Set(ctx, r.prefix+key, value, ttl).Err(); err != nil {
+		return fmt.Errorf("store: redis set: %w", err)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := r.client.Get(ctx, r.prefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: redis get: %w", err)
+	}
+	return v, nil
+}
+
+// Take implements Store with GETDEL.
+func (r *Redis) Take(ctx context.Context, key string) ([]byte, error) {
+	v, err := r.client.GetDel(ctx, r.prefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: redis getdel: %w", err)
+	}
+	return v, nil
+}
+
+// Delete implements Store.
+func (r *Redis) Delete(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, r.prefix+key).Err(); err != nil {
+		return fmt.Errorf("store: redis del: %w", err)
+	}
+	return nil
+}
+
+// unlockScript deletes the lock only if it still holds our token, so that a
+// holder whose lock expired cannot release its successor's.
+var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// Lock implements Store.
+func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	var b [16]byte
+	rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	k := r.prefix + "lock:" + key
+	for {
+		ok, err := r.client.SetNX(ctx, k, token, ttl).Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: redis lock: %w", err)
+		}
+		if ok {
+			return func() {
+				// A fresh context: release even when the request's has ended.
+				c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				unlockScript.Run(c, r.client, []string{k}, token)
+			}, nil
+		}
+		select {
+		case <-time.After(r.LockRetry):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Sessions implements Store with scs's goredisstore.
+func (r *Redis) Sessions() scs.Store {
+	return goredisstore.NewWithPrefix(r.client, r.prefix+"session:")
+}
+
+// Close closes the client.
+func (r *Redis) Close() error { return r.client.Close() }

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// ErrNotFound: the key does not exist or has expired.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is a small key-value store with expiry, single-use reads and locks.
+// Implementations are safe for concurrent use.
+type Store interface {
+	// Set stores value under key for ttl.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Get returns the value of key, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Take returns the value of key and deletes it in one atomic step, so
+	// that of two concurrent Takes only one gets the value; the other gets
+	// ErrNotFound.
+	Take(ctx context.Context, key string) ([]byte, error)
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Lock waits until it holds the lock named key, or ctx ends. The lock is
+	// released by calling unlock, or after ttl if its holder died.
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+	// Sessions returns the scs store for browser sessions, sharing this
+	// store's backend.
+	Sessions() scs.Store
+	// Close releases the store's resources.
+	Close() error
+}
