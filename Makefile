@@ -11,9 +11,10 @@ all: lint test build
 build:
 	$(GO) build -o $(BIN) ./cmd/authflow
 
-## deps: download the Go modules (and, from later issues on, the Debian packages tests need).
+## deps: download the Go modules and install the Debian packages the tests need (redis-server).
 deps:
 	$(GO) mod download
+	./scripts/test-deps.sh
 
 ## test: everything CI runs: lint, unit tests with -race, a short run of each fuzz target.
 test: deps lint race fuzz
