@@ -1,6 +1,7 @@
-// Command authflow is the authflow CLI: validate and explain strategy files,
-// and list the built-in providers.
+// Command authflow is the authflow CLI: run the server, validate and
+// explain strategy files, and list the built-in providers.
 //
+//	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
 //	authflow validate [--format text|json] FILE...
 //	authflow explain FILE NAME
 //	authflow providers
@@ -43,6 +44,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCmd(), newExplainCmd(), newProvidersCmd())
+	root.AddCommand(newServeCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd())
 	return root
 }

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/server"
+	"github.com/authflow/authflow/store"
+	"github.com/authflow/authflow/strategies"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// settings are the server settings of SPEC "Server settings": each a flag,
+// an AUTHFLOW_* environment variable (dots become underscores) and a key of
+// the optional config file. Viper owns these only; strategy files are read
+// by package strategies, whose keys are case-sensitive.
+var settings = []struct {
+	key, flag, usage string
+	def              any
+}{
+	{"addr", "addr", "listen address HOST:PORT", "127.0.0.1:8080"},
+	{"strategies", "strategies", "strategies file", ""},
+	{"base_uri", "base-uri", "external URL of this server, e.g. https://app.example.com (default http://ADDR)", ""},
+	{"signin_success", "signin-success", "where a login without return_to lands", "/"},
+	{"signout_success", "signout-success", "where sign-out redirects", "/"},
+	{"signout_webhook", "signout-webhook", "URL that receives a JSON POST after each sign-out", ""},
+	{"session.store", "session-store", "session store: memory or redis", "memory"},
+	{"session.redis_url", "session-redis-url", "Redis URL for session.store=redis", "redis://127.0.0.1:6379/0"},
+	{"session.lifetime", "session-lifetime", "absolute session lifetime", 24 * time.Hour},
+	{"session.idle_timeout", "session-idle-timeout", "end sessions idle this long (0: never)", time.Duration(0)},
+	{"cookie.secure", "cookie-secure", "mark cookies Secure (turn off only for plain-http development)", true},
+	{"step_timeout", "step-timeout", "timeout of each outbound call to an IdP", 10 * time.Second},
+	{"max_response_bytes", "max-response-bytes", "size limit of each IdP answer", int64(1 << 20)},
+	{"log.format", "log-format", "log format: json or text", "json"},
+	{"log.level", "log-level", "log level: debug, info, warn, error", "info"},
+}
+
+func newServeCmd() *cobra.Command {
+	v := viper.New()
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authflow server: login routes, sessions, refresh, sign-out, forward-auth",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile != "" {
+				v.SetConfigFile(configFile)
+				if err := v.ReadInConfig(); err != nil {
+					return fmt.Errorf("config file: %w", err)
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, v, cmd.ErrOrStderr(), nil)
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "config file (JSON, YAML or TOML)")
+	bindSettings(v, cmd.Flags())
+	return cmd
+}
+
+// bindSettings declares each setting as a flag and binds flag, environment
+// and default in v.
+func bindSettings(v *viper.Viper, fs *pflag.FlagSet) {
+	v.SetEnvPrefix("AUTHFLOW")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for _, s := range settings {
+		switch d := s.def.(type) {
+		case string:
+			fs.String(s.flag, d, s.usage)
+		case bool:
+			fs.Bool(s.flag, d, s.usage)
+		case time.Duration:
+			fs.Duration(s.flag, d, s.usage)
+		case int64:
+			fs.Int64(s.flag, d, s.usage)
+		}
+		v.SetDefault(s.key, s.def)
+		v.BindPFlag(s.key, fs.Lookup(s.flag))
+	}
+}
+
+// serve runs the server until ctx ends. ready, when not nil, receives the
+// listening address (tests).
+func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- string) error {
+	log, err := newLogger(stderr, v.GetString("log.format"), v.GetString("log.level"))
+	if err != nil {
+		return err
+	}
+	path := v.GetString("strategies")
+	if path == "" {
+		return errors.New("no strategies file: set --strategies, AUTHFLOW_STRATEGIES or the strategies key of --config")
+	}
+	set, err := strategies.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range set.Warnings {
+		log.Warn("strategies", "problem", w.Error())
+	}
+	ln, err := net.Listen("tcp", v.GetString("addr"))
+	if err != nil {
+		return err
+	}
+	base := v.GetString("base_uri")
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	eng, err := engine.New(set, engine.Options{
+		BaseURI:          base,
+		StepTimeout:      v.GetDuration("step_timeout"),
+		MaxResponseBytes: v.GetInt64("max_response_bytes"),
+		OnStep: func(e engine.StepEvent) {
+			if e.Err != nil {
+				log.Warn("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "error", "error", e.Err.Error())
+				return
+			}
+			log.Debug("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "ok")
+		},
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer eng.Close()
+	st, err := openStore(ctx, v)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+	srv, err := server.New(eng, server.Config{
+		BaseURI:         base,
+		SigninSuccess:   v.GetString("signin_success"),
+		SignoutSuccess:  v.GetString("signout_success"),
+		SignoutWebhook:  v.GetString("signout_webhook"),
+		Store:           st,
+		SessionLifetime: v.GetDuration("session.lifetime"),
+		IdleTimeout:     v.GetDuration("session.idle_timeout"),
+		InsecureCookies: !v.GetBool("cookie.secure"),
+		Logger:          log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("authflow serving", "addr", ln.Addr().String(), "base_uri", base, "strategies", path,
+		"count", len(set.Strategies), "session_store", v.GetString("session.store"))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	srv.Close()
+	return err
+}
+
+func openStore(ctx context.Context, v *viper.Viper) (store.Store, error) {
+	switch kind := v.GetString("session.store"); kind {
+	case "memory", "":
+		return store.NewMemory(), nil
+	case "redis":
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return store.OpenRedis(c, v.GetString("session.redis_url"), "authflow:")
+	default:
+		return nil, fmt.Errorf("session.store: %q is not memory or redis", kind)
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json", "":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log.format: %q is not json or text", format)
+	}
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authflow/authflow/store"
+)
+
+// Config configures a Server. BaseURI is required; every other field has a
+// default, given on the field.
+type Config struct {
+	// BaseURI is the server's external origin as browsers see it, e.g.
+	// https://app.example.com. POSTs must come from this origin, and
+	// return_to may only lead back to it.
+	BaseURI string
+	// SigninSuccess is where a login without return_to lands. Default "/".
+	SigninSuccess string
+	// SignoutSuccess is where sign-out redirects. Default "/".
+	SignoutSuccess string
+	// SignoutWebhook, when set, receives a JSON POST after each sign-out.
+	SignoutWebhook string
+	// WebhookAttempts bounds the webhook deliveries per sign-out. Default 3.
+	WebhookAttempts int
+
+	// Store keeps pending logins, session records and locks; its Sessions
+	// backs the session cookie. Default: a new store.NewMemory().
+	Store store.Store
+	// SessionLifetime is the absolute lifetime of a session. Default 24h.
+	SessionLifetime time.Duration
+	// IdleTimeout ends a session unused for this long. Default 0: none.
+	IdleTimeout time.Duration
+	// CookieName names the session cookie. Default "authflow_session".
+	CookieName string
+	// InsecureCookies drops the Secure attribute, for plain-http development
+	// only (the cookie.secure=false setting).
+	InsecureCookies bool
+	// RefreshSkew refreshes an access token this long before it expires.
+	// Default 30s.
+	RefreshSkew time.Duration
+	// LoginTimeout bounds the time between the redirect to the IdP and the
+	// callback. Default 10m.
+	LoginTimeout time.Duration
+
+	// Logger receives structured logs; never a token or secret. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// HTTPClient makes the webhook calls. Default: a client with a 5s timeout.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() error {
+	if c.BaseURI == "" {
+		return errors.New("server: Config.BaseURI is required")
+	}
+	u, err := url.Parse(c.BaseURI)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("server: base URI %q: want an absolute http(s) URL like https://app.example.com", c.BaseURI)
+	}
+	c.BaseURI = strings.TrimRight(c.BaseURI, "/")
+	if c.SigninSuccess == "" {
+		c.SigninSuccess = "/"
+	}
+	if c.SignoutSuccess == "" {
+		c.SignoutSuccess = "/"
+	}
+	if c.WebhookAttempts <= 0 {
+		c.WebhookAttempts = 3
+	}
+	if c.Store == nil {
+		c.Store = store.NewMemory()
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 24 * time.Hour
+	}
+	if c.CookieName == "" {
+		c.CookieName = "authflow_session"
+	}
+	if c.RefreshSkew <= 0 {
+		c.RefreshSkew = 30 * time.Second
+	}
+	if c.LoginTimeout <= 0 {
+		c.LoginTimeout = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// sessionJSON serves GET /auth/session.
+func (s *Server) sessionJSON(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.current(r.Context(), false)
+	s.answerSession(w, rec, err)
+}
+
+// forceRefresh serves POST /auth/refresh.
+func (s *Server) forceRefresh(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-site request refused"})
+		return
+	}
+	rec, err := s.current(r.Context(), true)
+	s.answerSession(w, rec, err)
+}
+
+func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
+	if err != nil {
+		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
+			ref := newRef()
+			s.log.Error("session", "ref", ref, "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "refresh failed", "ref": ref})
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no session"})
+		return
+	}
+	u := rec.user()
+	out := map[string]any{"strategy": rec.Strategy, "user": u.view()}
+	if !rec.Tokens.Expiry.IsZero() {
+		out["access_token_expires_at"] = rec.Tokens.Expiry.UTC().Format(time.RFC3339)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// verify serves GET /auth/verify, the forward-auth check: 200 and the
+// X-Auth-* headers for a live session, 401 otherwise. With ?redirect=true
+// (for Traefik and Caddy, which pass the auth answer to the browser) a
+// request without a session is instead redirected to the login, returning
+// to the X-Forwarded-Uri the proxy sends. nginx's auth_request accepts only
+// 2xx, 401 and 403, so it uses the plain form and an error_page.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.current(r.Context(), false)
+	if err != nil {
+		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
+			s.log.Error("verify", "error", err.Error())
+		}
+		if r.URL.Query().Get("redirect") == "true" {
+			login := s.cfg.BaseURI + "/auth/login"
+			orig := r.Header.Get("X-Forwarded-Uri")
+			if orig == "" {
+				orig = r.Header.Get("X-Original-Uri")
+			}
+			if rt := s.returnTo(orig); rt != "" {
+				login += "?return_to=" + url.QueryEscape(rt)
+			}
+			http.Redirect(w, r, login, http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	u := rec.user()
+	h := w.Header()
+	h.Set("X-Auth-User", headerValue(u.Subject))
+	h.Set("X-Auth-Strategy", headerValue(u.Strategy))
+	if e := u.Email(); e != "" {
+		h.Set("X-Auth-Email", headerValue(e))
+	}
+	if g := u.Groups(); len(g) > 0 {
+		h.Set("X-Auth-Groups", headerValue(strings.Join(g, ",")))
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// headerValue drops control characters, so that a claim can never add a
+// header line.
+func headerValue(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
