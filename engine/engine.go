@@ -39,6 +39,11 @@ type Options struct {
 	// refresh, revoke) with its duration and outcome, for logs and metrics.
 	// It must be safe for concurrent use and must not block.
 	OnStep func(StepEvent)
+	// OnKeysFetch, when set, is called after every fetch of a JSON Web Key
+	// Set (the first, the periodic refreshes, and those an unknown key id
+	// causes) with the jwks_uri and the outcome, for logs and metrics. It
+	// must be safe for concurrent use and must not block.
+	OnKeysFetch func(uri string, err error)
 }
 
 // StepEvent describes one step run.

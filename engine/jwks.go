@@ -59,8 +59,14 @@ func (k *keySet) keyfunc(ctx context.Context) (jwt.Keyfunc, error) {
 		}
 	}
 	noErr := false
+	client := k.e.client
+	if fn := k.e.opts.OnKeysFetch; fn != nil {
+		c := *client
+		c.Transport = fetchObserver{next: client.Transport, uri: redactURI(uri), fn: fn}
+		client = &c
+	}
 	kf, err := keyfunc.NewDefaultOverrideCtx(k.e.ctx, []string{uri}, keyfunc.Override{
-		Client:                    k.e.client,
+		Client:                    client,
 		HTTPTimeout:               k.e.opts.StepTimeout,
 		NoErrorReturnFirstHTTPReq: &noErr,
 		RefreshInterval:           k.e.opts.JWKSRefreshInterval,
@@ -78,6 +84,27 @@ func (k *keySet) keyfunc(ctx context.Context) (jwt.Keyfunc, error) {
 	}
 	k.kf = kf
 	return kf.KeyfuncCtx(ctx), nil
+}
+
+// fetchObserver reports each key-set fetch to Options.OnKeysFetch.
+type fetchObserver struct {
+	next http.RoundTripper
+	uri  string
+	fn   func(string, error)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (f fetchObserver) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := f.next.RoundTrip(req)
+	switch {
+	case err != nil:
+		f.fn(f.uri, err)
+	case resp.StatusCode != http.StatusOK:
+		f.fn(f.uri, fmt.Errorf("HTTP %d", resp.StatusCode))
+	default:
+		f.fn(f.uri, nil)
+	}
+	return resp, err
 }
 
 // discoverJWKS reads the issuer's OpenID Provider Configuration

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +206,42 @@ func TestDiscoveryFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOnKeysFetch: every key-set fetch is reported, with its outcome.
+func TestOnKeysFetch(t *testing.T) {
+	p := newIDP(t)
+	type fetch struct {
+		uri string
+		ok  bool
+	}
+	var mu sync.Mutex
+	var got []fetch
+	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS), func(o *engine.Options) {
+		o.OnKeysFetch = func(uri string, err error) {
+			mu.Lock()
+			got = append(got, fetch{uri, err == nil})
+			mu.Unlock()
+		}
+	})
+	for range 3 {
+		if err := loginOnce(t, p, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The IdP rotates to a new key: one more fetch, for the unknown kid.
+	p.update(func(c *idpConfig) {
+		c.published = append(c.published, otherRSASigner("rsa2"))
+		c.signWith = otherRSASigner("rsa2")
+	})
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []fetch{{p.URL + "/jwks", true}, {p.URL + "/jwks", true}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("OnKeysFetch calls = %v, want %v", got, want)
 	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Observer receives login, refresh and verify outcomes, for metrics.
+	// Default: none.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() error {
@@ -97,6 +100,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	return nil
 }

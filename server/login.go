@@ -125,6 +125,7 @@ func (s *Server) callback(name string) http.HandlerFunc {
 			return
 		}
 		s.log.Info("login", "strategy", name, "outcome", "ok", "latency", time.Since(start))
+		s.cfg.Observer.Login(name, "ok")
 		dest := p.ReturnTo
 		if dest == "" {
 			dest = s.cfg.SigninSuccess
@@ -151,6 +152,9 @@ func (s *Server) takeLogin(r *http.Request, name, state string) (*pendingLogin, 
 	c, err := r.Cookie(bindingCookie)
 	if err != nil || subtle.ConstantTimeCompare([]byte(bindingHash(c.Value)), []byte(p.Binding)) != 1 {
 		return nil, errors.Join(errLoginUnknown, errors.New("the login was started in another browser (binding cookie)"))
+	}
+	if s.cfg.Now().Sub(p.Started) > s.cfg.LoginTimeout {
+		return nil, errors.Join(errLoginUnknown, errors.New("the login took longer than the login timeout"))
 	}
 	if p.Strategy != name {
 		return nil, errors.Join(errLoginUnknown, errors.New("the state belongs to strategy "+p.Strategy))

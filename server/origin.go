@@ -6,15 +6,15 @@ import (
 	"strings"
 )
 
-// returnToParam reads the return_to query parameter. When it comes first,
-// everything after "return_to=" is its value, unescaped once: nginx can
-// only pass $request_uri unencoded, and "/a?x=1&y=2" must survive whole.
+// returnToParam reads the return_to query parameter. nginx can pass the
+// original request only unencoded (return_to=$request_uri, placed first):
+// when the query starts with "return_to=/", everything after "return_to="
+// is the value, taken as it is — "/a?x=1&y=2" survives whole, and escapes
+// inside it (q=a%26b) keep their meaning. Otherwise the parameter is read
+// the usual way, unescaped once.
 func returnToParam(r *http.Request) string {
-	if rest, ok := strings.CutPrefix(r.URL.RawQuery, "return_to="); ok {
-		if v, err := url.QueryUnescape(rest); err == nil {
-			return v
-		}
-		return ""
+	if rest, ok := strings.CutPrefix(r.URL.RawQuery, "return_to="); ok && strings.HasPrefix(rest, "/") {
+		return rest
 	}
 	return r.URL.Query().Get("return_to")
 }
@@ -55,11 +55,21 @@ func (s *Server) returnTo(raw string) string {
 }
 
 // sameOrigin reports whether a state-changing request comes from this
-// server's own pages: its Origin header, or without one its Referer, must
-// be the server's origin. A request with neither is refused.
+// server's own pages. In order:
+//
+//   - an Origin header other than "null" must be the server's origin;
+//   - otherwise (no Origin, or "null", which browsers send for a form
+//     posted from a page with Referrer-Policy: no-referrer) the Fetch
+//     metadata header Sec-Fetch-Site, when present, must be "same-origin";
+//   - otherwise the Referer must be on the server's origin.
+//
+// A request with none of these is refused.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return o == s.origin
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
 	if ref := r.Header.Get("Referer"); ref != "" {
 		u, err := url.Parse(ref)

@@ -39,16 +39,20 @@ func TestReturnTo(t *testing.T) {
 func TestSameOrigin(t *testing.T) {
 	s := &Server{origin: "https://app.example.com"}
 	tests := []struct {
-		name, origin, referer string
-		want                  bool
+		name, origin, referer, site string
+		want                        bool
 	}{
-		{"origin matches", "https://app.example.com", "", true},
-		{"origin differs", "https://evil.example", "https://app.example.com/", false},
-		{"null origin", "null", "", false},
-		{"referer matches", "", "https://app.example.com/page", true},
-		{"referer differs", "", "https://evil.example/app.example.com", false},
-		{"neither", "", "", false},
-		{"port differs", "https://app.example.com:8443", "", false},
+		{"origin matches", "https://app.example.com", "", "", true},
+		{"origin differs", "https://evil.example", "https://app.example.com/", "same-origin", false},
+		{"null origin alone", "null", "", "", false},
+		{"null origin, same-origin fetch", "null", "", "same-origin", true},
+		{"null origin, cross-site fetch", "null", "https://app.example.com/", "cross-site", false},
+		{"same-site is not same-origin", "", "", "same-site", false},
+		{"fetch metadata wins over referer", "", "https://app.example.com/page", "cross-site", false},
+		{"referer matches", "", "https://app.example.com/page", "", true},
+		{"referer differs", "", "https://evil.example/app.example.com", "", false},
+		{"neither", "", "", "", false},
+		{"port differs", "https://app.example.com:8443", "", "", false},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("POST", "https://app.example.com/auth/signout", nil)
@@ -57,6 +61,9 @@ func TestSameOrigin(t *testing.T) {
 		}
 		if tt.referer != "" {
 			r.Header.Set("Referer", tt.referer)
+		}
+		if tt.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tt.site)
 		}
 		if got := s.sameOrigin(r); got != tt.want {
 			t.Errorf("%s: sameOrigin = %v, want %v", tt.name, got, tt.want)

@@ -113,6 +113,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, strategy string, e
 		level = s.log.Error
 	}
 	level("login failed", attrs...)
+	if strategy != "" {
+		s.cfg.Observer.Login(strategy, f.Kind)
+	}
 	s.render(w, f.Status, "error", f)
 }
 

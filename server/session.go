@@ -55,6 +55,12 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 	if err := json.Unmarshal(b, rec); err != nil {
 		return nil, fmt.Errorf("session record: %w", err)
 	}
+	// The store expires records on its own clock; the session's lifetime is
+	// on the server's, checked here before anything (a refresh) uses it.
+	if !s.cfg.Now().Before(rec.Expires) {
+		s.cfg.Store.Delete(ctx, recordKey(id))
+		return nil, errNoSession
+	}
 	return rec, nil
 }
 
@@ -108,6 +114,12 @@ func (s *Server) current(ctx context.Context, force bool) (*record, error) {
 		return nil, errNoSession
 	}
 	rec, err := s.loadRecord(ctx, id)
+	if err == nil && s.Engine().Strategy(rec.Strategy) == nil {
+		// A reload removed the session's strategy: its identity can no
+		// longer be refreshed, revoked or trusted by a new configuration.
+		s.cfg.Store.Delete(ctx, recordKey(rec.ID))
+		rec, err = nil, errNoSession
+	}
 	if err == nil {
 		rec, err = s.refreshIfDue(ctx, rec, force)
 	}
@@ -119,6 +131,11 @@ func (s *Server) current(ctx context.Context, force bool) (*record, error) {
 
 // errRefreshFailed: the refresh step failed; the session has ended.
 var errRefreshFailed = errors.New("refresh failed")
+
+// errCannotRefresh: a forced refresh of a session that has nothing to
+// refresh with (no refresh step, or the IdP gave no refresh token). The
+// session stays.
+var errCannotRefresh = errors.New("this session cannot be refreshed: its strategy has no refresh step or the identity provider gave no refresh token")
 
 // refreshIfDue runs the strategy's refresh step when the access token has
 // expired (within RefreshSkew), or when forced. However many requests of
@@ -138,7 +155,7 @@ func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*re
 	}
 	if !st.CanRefresh() || rec.Tokens.RefreshToken == "" {
 		if force {
-			return rec, engine.ErrNoRefreshToken
+			return rec, errCannotRefresh
 		}
 		// Nothing to refresh with: the identity was verified at login and the
 		// session lasts its lifetime; the expired access token is just stale.
@@ -166,6 +183,7 @@ func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*re
 		toks, err := st.Refresh(fctx, cur.Tokens)
 		if err != nil {
 			s.cfg.Store.Delete(fctx, recordKey(cur.ID))
+			s.cfg.Observer.Refresh(cur.Strategy, "failed")
 			s.log.Warn("refresh failed; session ended", "strategy", cur.Strategy, "outcome", "refresh_failed",
 				"latency", time.Since(start), "error", err.Error())
 			return nil, fmt.Errorf("%w: %w", errRefreshFailed, err)
@@ -174,6 +192,7 @@ func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*re
 		if err := s.saveRecord(fctx, cur); err != nil {
 			return nil, err
 		}
+		s.cfg.Observer.Refresh(cur.Strategy, "ok")
 		s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
 		return cur, nil
 	})

@@ -26,6 +26,10 @@ func (s *Server) forceRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
+	if errors.Is(err, errCannotRefresh) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
 			ref := newRef()
@@ -55,6 +59,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
 			s.log.Error("verify", "error", err.Error())
+			s.cfg.Observer.Verify("error")
+		} else {
+			s.cfg.Observer.Verify("unauthenticated")
 		}
 		if r.URL.Query().Get("redirect") == "true" {
 			login := s.cfg.BaseURI + "/auth/login"
@@ -81,6 +88,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if g := u.Groups(); len(g) > 0 {
 		h.Set("X-Auth-Groups", headerValue(strings.Join(g, ",")))
 	}
+	s.cfg.Observer.Verify("ok")
 	w.WriteHeader(http.StatusOK)
 }
 
