@@ -11,13 +11,18 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/metrics"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
 	"github.com/authflow/authflow/strategies"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -46,6 +51,8 @@ var settings = []struct {
 	{"max_response_bytes", "max-response-bytes", "size limit of each IdP answer", int64(1 << 20)},
 	{"log.format", "log-format", "log format: json or text", "json"},
 	{"log.level", "log-level", "log level: debug, info, warn, error", "info"},
+	{"metrics.addr", "metrics-addr", "serve /metrics on this address instead of addr (\"off\" disables it)", ""},
+	{"reload", "reload", "reload the strategies file when it changes (SIGHUP always reloads)", true},
 }
 
 func newServeCmd() *cobra.Command {
@@ -56,11 +63,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the authflow server: login routes, sessions, refresh, sign-out, forward-auth",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configFile != "" {
-				v.SetConfigFile(configFile)
-				if err := v.ReadInConfig(); err != nil {
-					return fmt.Errorf("config file: %w", err)
-				}
+			if err := readConfig(v, configFile); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -70,6 +74,19 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&configFile, "config", "", "config file (JSON, YAML or TOML)")
 	bindSettings(v, cmd.Flags())
 	return cmd
+}
+
+// readConfig reads the optional config file into v. Flags and environment
+// variables win over it.
+func readConfig(v *viper.Viper, path string) error {
+	if path == "" {
+		return nil
+	}
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
 }
 
 // bindSettings declares each setting as a flag and binds flag, environment
@@ -116,30 +133,45 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 	base := v.GetString("base_uri")
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	eng, err := engine.New(set, engine.Options{
-		BaseURI:          base,
-		StepTimeout:      v.GetDuration("step_timeout"),
-		MaxResponseBytes: v.GetInt64("max_response_bytes"),
-		OnStep: func(e engine.StepEvent) {
-			if e.Err != nil {
-				log.Warn("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "error", "error", e.Err.Error())
-				return
-			}
-			log.Debug("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "ok")
-		},
-	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	engineOptions := func() engine.Options {
+		return engine.Options{
+			BaseURI:          base,
+			StepTimeout:      v.GetDuration("step_timeout"),
+			MaxResponseBytes: v.GetInt64("max_response_bytes"),
+			OnStep: func(e engine.StepEvent) {
+				m.Step(e)
+				if e.Err != nil {
+					log.Warn("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "error", "error", e.Err.Error())
+					return
+				}
+				log.Debug("step", "strategy", e.Strategy, "step", e.Step, "latency", e.Duration, "outcome", "ok")
+			},
+			OnKeysFetch: func(uri string, err error) {
+				m.KeysFetch(uri, err)
+				if err != nil {
+					log.Warn("jwks fetch", "uri", uri, "outcome", "error", "error", err.Error())
+					return
+				}
+				log.Debug("jwks fetch", "uri", uri, "outcome", "ok")
+			},
+		}
+	}
+	eng, err := engine.New(set, engineOptions())
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	defer eng.Close()
 	st, err := openStore(ctx, v)
 	if err != nil {
-		ln.Close()
+		eng.Close()
 		return err
 	}
 	defer st.Close()
@@ -153,19 +185,52 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		IdleTimeout:     v.GetDuration("session.idle_timeout"),
 		InsecureCookies: !v.GetBool("cookie.secure"),
 		Logger:          log,
+		Observer:        m,
 	})
 	if err != nil {
-		ln.Close()
+		eng.Close()
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	rl := &reloader{path: path, log: log, srv: srv, options: engineOptions, reloaded: m.Reload, eng: eng}
+	defer rl.close()
+
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	var servers []*http.Server
+	switch maddr := v.GetString("metrics.addr"); maddr {
+	case "":
+		mux.Handle("GET /metrics", metricsHandler)
+	case "off":
+	default:
+		mln, err := net.Listen("tcp", maddr)
+		if err != nil {
+			return fmt.Errorf("metrics.addr: %w", err)
+		}
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", metricsHandler)
+		ms := newHTTPServer(mm, log)
+		servers = append(servers, ms)
+		go ms.Serve(mln)
+		log.Info("metrics serving", "addr", mln.Addr().String())
 	}
+	hs := newHTTPServer(mux, log)
+	servers = append(servers, hs)
+
+	// SIGHUP is caught from here on (before ready), so it never kills the
+	// process while the reloader starts.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	var reloadDone sync.WaitGroup
+	reloadDone.Add(1)
+	go func() {
+		defer reloadDone.Done()
+		rl.run(rctx, hup, v.GetBool("reload"), 250*time.Millisecond)
+	}()
+
 	log.Info("authflow serving", "addr", ln.Addr().String(), "base_uri", base, "strategies", path,
 		"count", len(set.Strategies), "session_store", v.GetString("session.store"))
 	if ready != nil {
@@ -179,11 +244,29 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopReload()
+	reloadDone.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = hs.Shutdown(sctx)
+	for _, s := range servers {
+		if e := s.Shutdown(sctx); e != nil && err == nil {
+			err = e
+		}
+	}
 	srv.Close()
 	return err
+}
+
+// newHTTPServer returns an http.Server with authflow's timeouts.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func openStore(ctx context.Context, v *viper.Viper) (store.Store, error) {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/server"
+	"github.com/authflow/authflow/strategies"
+	"github.com/fsnotify/fsnotify"
+)
+
+// reloader swaps in a new strategy set when the strategies file changes or
+// the process receives SIGHUP. The new file is loaded and compiled first;
+// on any error the running strategies stay and the error is logged.
+// Sessions live in the store, so they survive a reload; a session whose
+// strategy a reload removed ends at its next use.
+type reloader struct {
+	path     string
+	log      *slog.Logger
+	srv      *server.Server
+	options  func() engine.Options
+	reloaded func(error) // metrics
+
+	mu  sync.Mutex
+	eng *engine.Engine // the running engine, closed when replaced
+}
+
+// reload loads the file and, if it is valid, puts it in service.
+func (r *reloader) reload(reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set, err := strategies.Load(r.path)
+	var eng *engine.Engine
+	if err == nil {
+		eng, err = engine.New(set, r.options())
+	}
+	if err == nil {
+		if err = r.srv.SetEngine(eng); err != nil {
+			eng.Close()
+		}
+	}
+	r.reloaded(err)
+	if err != nil {
+		r.log.Error("reload failed; the previous strategies stay in service", "reason", reason, "file", r.path, "error", err.Error())
+		return err
+	}
+	for _, w := range set.Warnings {
+		r.log.Warn("strategies", "problem", w.Error())
+	}
+	old := r.eng
+	r.eng = eng
+	old.Close()
+	r.log.Info("strategies reloaded", "reason", reason, "file", r.path, "count", len(set.Strategies))
+	return nil
+}
+
+// close stops the running engine.
+func (r *reloader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.eng.Close()
+}
+
+// run reloads on each value from hup (SIGHUP) and, when watch is set, on
+// changes to the file, until ctx ends. It watches the file's directory, not
+// the file: editors and Kubernetes ConfigMaps replace a file (rename,
+// symlink swap) rather than write it. Bursts of events within debounce
+// make one reload.
+func (r *reloader) run(ctx context.Context, hup <-chan os.Signal, watch bool, debounce time.Duration) {
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	abs, _ := filepath.Abs(r.path)
+	if watch {
+		w, err := fsnotify.NewWatcher()
+		if err == nil {
+			err = w.Add(filepath.Dir(abs))
+		}
+		if err != nil {
+			r.log.Warn("not watching the strategies file; reload with SIGHUP", "file", r.path, "error", err.Error())
+		} else {
+			defer w.Close()
+			events, errs = w.Events, w.Errors
+		}
+	}
+
+	var timer *time.Timer
+	var fire <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		case ev := <-events:
+			if ev.Name != abs && filepath.Base(ev.Name) != "..data" {
+				continue
+			}
+			if timer == nil {
+				timer = time.NewTimer(debounce)
+			} else {
+				timer.Reset(debounce)
+			}
+			fire = timer.C
+		case <-fire:
+			fire = nil
+			if _, err := os.Stat(abs); err != nil {
+				continue // removed, not yet replaced: wait for the next event
+			}
+			r.reload("file changed")
+		case err := <-errs:
+			r.log.Warn("watching the strategies file", "error", err.Error())
+		}
+	}
+}
