@@ -1,10 +1,12 @@
 // Command authflow is the authflow CLI: run the server, validate and
-// explain strategy files, and list the built-in providers.
+// explain strategy files, list the built-in providers, and print the JSON
+// Schema of strategy files.
 //
 //	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
 //	authflow validate [--format text|json] FILE...
 //	authflow explain FILE NAME
 //	authflow providers
+//	authflow schema
 package main
 
 import (
@@ -44,6 +46,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd())
+	root.AddCommand(newServeCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd())
 	return root
 }
