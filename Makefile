@@ -39,9 +39,10 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-## run: start authflow. (The embedded demo arrives with the server issue.)
+## run: the embedded demo (development IdP + authflow + a protected page) on ADDR.
+ADDR ?= 127.0.0.1:8080
 run: build
-	./$(BIN) providers
+	./$(BIN) demo --addr $(ADDR)
 
 clean:
 	rm -rf bin

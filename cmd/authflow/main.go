@@ -3,6 +3,7 @@
 // Schema of strategy files.
 //
 //	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
+//	authflow demo [--addr HOST:PORT]
 //	authflow validate [--format text|json] FILE...
 //	authflow explain FILE NAME
 //	authflow providers
@@ -46,6 +47,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd())
 	return root
 }
