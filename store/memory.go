@@ -13,6 +13,7 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	entries map[string]memEntry
+	sets    map[string]*memSet
 	locks   map[string]chan struct{}
 	now     func() time.Time
 
@@ -25,10 +26,16 @@ type memEntry struct {
 	expiry time.Time
 }
 
+type memSet struct {
+	members map[string]struct{}
+	expiry  time.Time
+}
+
 // NewMemory returns an empty Memory store. Call Close to stop its sweeper.
 func NewMemory() *Memory {
 	m := &Memory{
 		entries: map[string]memEntry{},
+		sets:    map[string]*memSet{},
 		locks:   map[string]chan struct{}{},
 		now:     time.Now,
 		stop:    make(chan struct{}),
@@ -50,6 +57,11 @@ func (m *Memory) sweep(every time.Duration) {
 			for k, e := range m.entries {
 				if !now.Before(e.expiry) {
 					delete(m.entries, k)
+				}
+			}
+			for k, st := range m.sets {
+				if !now.Before(st.expiry) {
+					delete(m.sets, k)
 				}
 			}
 			m.mu.Unlock()
@@ -98,6 +110,74 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.entries, key)
+	return nil
+}
+
+// SetNew implements Store.
+func (m *Memory) SetNew(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.get(key); err == nil {
+		return false, nil
+	}
+	m.entries[key] = memEntry{value: append([]byte(nil), value...), expiry: m.now().Add(ttl)}
+	return true, nil
+}
+
+// set returns the live set named key, or nil.
+func (m *Memory) set(key string) *memSet {
+	st, ok := m.sets[key]
+	if !ok {
+		return nil
+	}
+	if !m.now().Before(st.expiry) {
+		delete(m.sets, key)
+		return nil
+	}
+	return st
+}
+
+// AddMember implements Store.
+func (m *Memory) AddMember(_ context.Context, key, member string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.set(key)
+	if st == nil {
+		st = &memSet{members: map[string]struct{}{}}
+		m.sets[key] = st
+	}
+	st.members[member] = struct{}{}
+	if exp := m.now().Add(ttl); exp.After(st.expiry) {
+		st.expiry = exp
+	}
+	return nil
+}
+
+// Members implements Store.
+func (m *Memory) Members(_ context.Context, key string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.set(key)
+	if st == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, len(st.members))
+	for k := range st.members {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// RemoveMember implements Store.
+func (m *Memory) RemoveMember(_ context.Context, key, member string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.set(key); st != nil {
+		delete(st.members, member)
+		if len(st.members) == 0 {
+			delete(m.sets, key)
+		}
+	}
 	return nil
 }
 

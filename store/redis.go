@@ -90,6 +90,46 @@ func (r *Redis) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// SetNew implements Store with SET NX.
+func (r *Redis) SetNew(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	ok, err := r.client.SetNX(ctx, r.prefix+key, value, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: redis setnx: %w", err)
+	}
+	return ok, nil
+}
+
+// addMemberScript adds a member and extends the set's expiry, never
+// shortening it.
+var addMemberScript = redis.NewScript(`redis.call("SADD", KEYS[1], ARGV[1])
+if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[2]) then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return 1`)
+
+// AddMember implements Store with SADD and PEXPIRE, in one script.
+func (r *Redis) AddMember(ctx context.Context, key, member string, ttl time.Duration) error {
+	if err := addMemberScript.Run(ctx, r.client, []string{r.prefix + key}, member, ttl.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("store: redis sadd: %w", err)
+	}
+	return nil
+}
+
+// Members implements Store with SMEMBERS.
+func (r *Redis) Members(ctx context.Context, key string) ([]string, error) {
+	v, err := r.client.SMembers(ctx, r.prefix+key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis smembers: %w", err)
+	}
+	return v, nil
+}
+
+// RemoveMember implements Store with SREM.
+func (r *Redis) RemoveMember(ctx context.Context, key, member string) error {
+	if err := r.client.SRem(ctx, r.prefix+key, member).Err(); err != nil {
+		return fmt.Errorf("store: redis srem: %w", err)
+	}
+	return nil
+}
+
 // unlockScript deletes the lock only if it still holds our token, so that a
 // holder whose lock expired cannot release its successor's.
 var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)

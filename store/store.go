@@ -24,6 +24,18 @@ type Store interface {
 	Take(ctx context.Context, key string) ([]byte, error)
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// SetNew stores value under key for ttl only if key does not exist, and
+	// reports whether it did: of two concurrent SetNews of one key, one
+	// wins. For things accepted once (a logout token's jti).
+	SetNew(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// AddMember adds member to the set named key and makes the set live at
+	// least ttl from now. Sets index sessions by IdP session and user.
+	AddMember(ctx context.Context, key, member string, ttl time.Duration) error
+	// Members returns the members of the set named key; none when it does
+	// not exist.
+	Members(ctx context.Context, key string) ([]string, error)
+	// RemoveMember removes member from the set named key.
+	RemoveMember(ctx context.Context, key, member string) error
 	// Lock waits until it holds the lock named key, or ctx ends. The lock is
 	// released by calling unlock, or after ttl if its holder died.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)

@@ -161,3 +161,74 @@ func TestRedisLockExpires(t *testing.T) {
 	}
 	unlock()
 }
+
+// TestSetNewOnce: of many concurrent SetNews of one key exactly one wins —
+// what makes a logout token's jti single-use across processes.
+func TestSetNewOnce(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			for i := 0; i < 16; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, err := s.SetNew(ctx, "jti", []byte("x"), time.Minute)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						wins.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if n := wins.Load(); n != 1 {
+				t.Errorf("%d SetNews won, want 1", n)
+			}
+			// After expiry the key can be set anew.
+			s.SetNew(ctx, "short", []byte("x"), 50*time.Millisecond)
+			time.Sleep(120 * time.Millisecond)
+			if ok, err := s.SetNew(ctx, "short", []byte("y"), time.Minute); !ok || err != nil {
+				t.Errorf("SetNew after expiry = %v, %v; want true", ok, err)
+			}
+		})
+	}
+}
+
+func TestSets(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			if m, err := s.Members(ctx, "none"); err != nil || len(m) != 0 {
+				t.Errorf("Members of a missing set = %v, %v", m, err)
+			}
+			for _, m := range []string{"a", "b", "a"} {
+				if err := s.AddMember(ctx, "set", m, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, _ := s.Members(ctx, "set")
+			if len(got) != 2 || !(got[0] == "a" && got[1] == "b" || got[0] == "b" && got[1] == "a") {
+				t.Errorf("Members = %v, want a and b", got)
+			}
+			s.RemoveMember(ctx, "set", "a")
+			if got, _ := s.Members(ctx, "set"); len(got) != 1 || got[0] != "b" {
+				t.Errorf("after RemoveMember: %v, want [b]", got)
+			}
+			// A short ttl never shortens the set's life; a set expires.
+			s.AddMember(ctx, "set", "c", 10*time.Millisecond)
+			s.AddMember(ctx, "short", "x", 50*time.Millisecond)
+			time.Sleep(120 * time.Millisecond)
+			if got, _ := s.Members(ctx, "set"); len(got) != 2 {
+				t.Errorf("set after a shorter AddMember: %v, want b and c still", got)
+			}
+			if got, _ := s.Members(ctx, "short"); len(got) != 0 {
+				t.Errorf("expired set: %v", got)
+			}
+		})
+	}
+}
