@@ -30,6 +30,22 @@ type Client struct {
 	// PostLogoutRedirectURIs are the allowed post_logout_redirect_uri values
 	// of the end_session endpoint, compared exactly.
 	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI is the client's back-channel logout endpoint
+	// (backchannel_logout_uri, OpenID Connect Back-Channel Logout 1.0 §2.2):
+	// the URL that makes the RP log itself out when the Provider POSTs it a
+	// logout token. It must be an absolute URL without fragment; it may have
+	// a port, path and query; http is allowed, as for redirect URIs. When an
+	// OP session in which the client received tokens ends (RP-initiated
+	// logout at end_session, or Provider.EndSessions), the Provider POSTs it
+	// a form with logout_token. Empty: the client gets no logout tokens.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired is backchannel_logout_session_required
+	// (§2.2): whether the RP requires the sid (session ID) claim in the
+	// logout token, to identify its session with the OP; default false. It
+	// may be set only with a BackchannelLogoutURI. The
+	// Provider puts sid in every ID token and every logout token, so it is
+	// met either way and the setting changes nothing.
+	BackchannelLogoutSessionRequired bool
 }
 
 // client is a registered Client as the op package sees it.
@@ -40,6 +56,7 @@ type client struct {
 	redirectURIs           []string
 	postLogoutRedirectURIs []string
 	loginURL               string // the login page, without the auth request id
+	backchannelLogoutURI   string // "": no back-channel logout
 }
 
 var _ op.Client = (*client)(nil)
@@ -71,12 +88,21 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 				}
 			}
 		}
+		if raw := c.BackchannelLogoutURI; raw != "" {
+			if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+				return nil, fmt.Errorf("devidp: client %q: back-channel logout URI %q must be an absolute http or https URL without fragment", c.ID, raw)
+			}
+		}
+		if c.BackchannelLogoutSessionRequired && c.BackchannelLogoutURI == "" {
+			return nil, fmt.Errorf("devidp: client %q: BackchannelLogoutSessionRequired needs a BackchannelLogoutURI", c.ID)
+		}
 		cl := &client{
 			id:                     c.ID,
 			method:                 method,
 			redirectURIs:           append([]string(nil), c.RedirectURIs...),
 			postLogoutRedirectURIs: append([]string(nil), c.PostLogoutRedirectURIs...),
 			loginURL:               loginURL,
+			backchannelLogoutURI:   c.BackchannelLogoutURI,
 		}
 		if c.Secret != "" {
 			cl.secretHash = sha256.Sum256([]byte(c.Secret))

@@ -33,16 +33,52 @@
 //	/userinfo                          UserInfo endpoint
 //	/revoke                            token revocation (RFC 7009)
 //	/oauth/introspect                  token introspection (RFC 7662; client_secret_basic only)
-//	/end_session                       RP-initiated logout
+//	/end_session                       RP-initiated logout (and back-channel logout of the session)
 //	/keys                              the JSON Web Key Set
 //	/logged-out                        where end_session lands without a post_logout_redirect_uri
 //
 // What it implements: the authorization code flow with PKCE (S256 only;
 // required for public clients), nonce, the scopes openid, profile, email,
 // groups and offline_access, refresh tokens with rotation, revocation,
-// RP-initiated logout, and ID tokens signed with RS256 or ES256 carrying the
-// profile and email claims (and groups) the scopes ask for. Access and
-// refresh tokens are opaque. Every authorization request shows the login
-// page: there is no single sign-on session, so prompt=none is answered with
-// login_required.
+// RP-initiated logout, back-channel logout, and ID tokens signed with RS256
+// or ES256 carrying the profile and email claims (and groups) the scopes ask
+// for. Access and refresh tokens are opaque. Every authorization request
+// shows the login page: there is no single sign-on session, so prompt=none
+// is answered with login_required.
+//
+// # Sessions and back-channel logout
+//
+// Each successful login on the login page starts an OP session with a
+// random id. The ID token of that login, and those of its refreshes, carry
+// it as the sid claim; the UserInfo endpoint does not. The Provider remembers
+// each session's user and the clients that received tokens in it.
+//
+// It implements OpenID Connect Back-Channel Logout 1.0 as an OP: discovery
+// advertises backchannel_logout_supported and
+// backchannel_logout_session_supported, and a Client may register a
+// BackchannelLogoutURI. A session ends
+//
+//   - at /end_session with an id_token_hint (RP-initiated logout): the
+//     session the hint's sid names, or every session of the hint's user when
+//     it has no sid; without a hint nothing ends;
+//   - by Provider.EndSessions, for every session of a user, as an admin
+//     console would.
+//
+// Ending a session revokes its access and refresh tokens, and refuses a
+// code of it not yet exchanged. (The spec says refresh tokens issued with
+// offline_access normally should not be revoked; devidp issues refresh
+// tokens only for offline_access and revokes them anyway, so that a test
+// sees the logout reach the token endpoint too.) Every client that received tokens in it and has a
+// BackchannelLogoutURI then gets a POST of the form logout_token=<JWT>: a
+// logout token signed like the ID tokens (kid, typ logout+jwt) with iss, aud
+// (the client), iat, exp (two minutes later), a unique jti, sub, sid and the
+// back-channel logout event, and no nonce. Deliveries are synchronous and
+// concurrent, each with a 5s deadline, through Options.BackchannelClient;
+// redirects are not followed. A delivery counts as done on a 2xx answer;
+// failures are counted in Stats and never fail the logout. There are no
+// retries.
+//
+// Provider.SignJWT signs arbitrary claims with the same key, so that tests
+// can build tokens that verify but break a rule, such as a logout token
+// with a nonce.
 package devidp

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// signingKey is a private key that signs ID tokens.
+// signingKey is a private key that signs ID tokens and logout tokens.
 type signingKey struct {
 	id     string
 	alg    jose.SignatureAlgorithm
@@ -114,4 +115,31 @@ func (r *keyRing) public() []op.Key {
 		keys = append(keys, publicKey{r.retired[i]})
 	}
 	return keys
+}
+
+// sign signs claims, marshalled to JSON, as a compact JWS with the current
+// key: alg and kid in the protected header, then header's entries, which
+// may override them.
+func (r *keyRing) sign(header map[string]any, claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("devidp: sign: %w", err)
+	}
+	k := r.signing()
+	opts := &jose.SignerOptions{}
+	for name, value := range header {
+		opts = opts.WithHeader(jose.HeaderKey(name), value)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: k.alg,
+		Key:       &jose.JSONWebKey{Key: k.signer, KeyID: k.id},
+	}, opts)
+	if err != nil {
+		return "", fmt.Errorf("devidp: sign: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("devidp: sign: %w", err)
+	}
+	return jws.CompactSerialize()
 }

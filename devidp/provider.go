@@ -60,6 +60,11 @@ type Options struct {
 	// allowed. OpenID Connect requires https everywhere else: use this only
 	// for a demo inside a private network. Default false.
 	AllowInsecureHTTP bool
+	// BackchannelClient POSTs logout tokens to the clients'
+	// BackchannelLogoutURIs (a copy of it, which follows no redirects).
+	// Each delivery also has its own 5s deadline. Default: a client with a
+	// 5s timeout.
+	BackchannelClient *http.Client
 }
 
 func (o *Options) setDefaults() {
@@ -87,6 +92,7 @@ type Provider struct {
 
 // Stats counts requests the Provider has answered, so that tests can assert
 // how often a client called it. Every request counts, successful or not.
+// It also counts the logout tokens the Provider sent.
 type Stats struct {
 	// AuthorizationCodeGrants counts token-endpoint requests with
 	// grant_type=authorization_code.
@@ -103,6 +109,12 @@ type Stats struct {
 	// FailedLogins counts login-form submissions with a wrong username or
 	// password.
 	FailedLogins int64
+	// BackchannelLogouts counts logout tokens that a client's back-channel
+	// logout endpoint accepted with a 2xx status.
+	BackchannelLogouts int64
+	// BackchannelLogoutFailures counts logout tokens that were not
+	// delivered: a transport error, a timeout, or another status.
+	BackchannelLogoutFailures int64
 }
 
 // counters backs Stats.
@@ -130,7 +142,8 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := newStorage(clients, users, keys, opts.AccessTokenLifetime, opts.RefreshTokenLifetime)
+	logout := newBackchannel(issuer.String(), keys, clients, opts.BackchannelClient)
+	store := newStorage(clients, users, keys, logout, opts.AccessTokenLifetime, opts.RefreshTokenLifetime)
 
 	config := &op.Config{
 		DefaultLogoutRedirectURI: issuer.String() + loggedOutPath,
@@ -141,6 +154,9 @@ func New(opts Options) (*Provider, error) {
 			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, scopeGroups, oidc.ScopeOfflineAccess,
 		},
 		SupportedClaims: append(append([]string(nil), op.DefaultSupportedClaims...), "groups"),
+		// op only advertises these; backchannel.go sends the logout tokens.
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
 	}
 	// The op package encrypts authorization codes and access tokens with
 	// this key: a fresh one per Provider, so nothing outlives it.
@@ -229,6 +245,9 @@ func (p *Provider) Stats() Stats {
 		UserinfoRequests:        p.stats.userinfo.Load(),
 		Logins:                  p.stats.logins.Load(),
 		FailedLogins:            p.stats.failedLogins.Load(),
+
+		BackchannelLogouts:        p.store.logout.delivered.Load(),
+		BackchannelLogoutFailures: p.store.logout.failed.Load(),
 	}
 }
 

@@ -15,12 +15,14 @@ import (
 )
 
 // storage is the op.Storage of a Provider: clients, users, keys, and in
-// memory the pending auth requests, codes and tokens. This file holds the
-// authorization-request side; tokens.go the token side.
+// memory the pending auth requests, codes, tokens and OP sessions. This file
+// holds the authorization-request side; tokens.go the token side;
+// backchannel.go the sessions and their logout.
 type storage struct {
 	clients clientRegistry
 	users   *userDirectory
 	keys    *keyRing
+	logout  *backchannel
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
@@ -30,25 +32,30 @@ type storage struct {
 	codes         map[string]string        // code → auth request id
 	accessTokens  map[string]*accessToken  // by id
 	refreshTokens map[string]*refreshToken // by the token itself
+	sessions      map[string]*session      // by sid
 }
 
 var (
 	_ op.Storage                   = (*storage)(nil)
 	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+
+	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
 )
 
 // newStorage returns an empty storage.
-func newStorage(clients clientRegistry, users *userDirectory, keys *keyRing, accessTTL, refreshTTL time.Duration) *storage {
+func newStorage(clients clientRegistry, users *userDirectory, keys *keyRing, logout *backchannel, accessTTL, refreshTTL time.Duration) *storage {
 	return &storage{
 		clients:              clients,
 		users:                users,
 		keys:                 keys,
+		logout:               logout,
 		accessTokenLifetime:  accessTTL,
 		refreshTokenLifetime: refreshTTL,
 		authRequests:         map[string]*authRequest{},
 		codes:                map[string]string{},
 		accessTokens:         map[string]*accessToken{},
 		refreshTokens:        map[string]*refreshToken{},
+		sessions:             map[string]*session{},
 	}
 }
 
@@ -79,6 +86,7 @@ type authRequest struct {
 	done     bool
 	userID   string
 	authTime time.Time
+	sid      string // the OP session the login started
 
 	// Set when the code is issued and exchanged.
 	code       string
@@ -190,8 +198,9 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ 
 	return &cp, nil
 }
 
-// sweep forgets expired auth requests and tokens, so that a long-running
-// demo does not grow. s.mu must be held.
+// sweep forgets expired auth requests and tokens, and OP sessions unused
+// for longer than both a refresh token and an ID token live, so that a
+// long-running demo does not grow. s.mu must be held.
 func (s *storage) sweep(now time.Time) {
 	for id, ar := range s.authRequests {
 		if ar.expired(now) {
@@ -206,6 +215,12 @@ func (s *storage) sweep(now time.Time) {
 	for token, rt := range s.refreshTokens {
 		if now.After(rt.expires) {
 			delete(s.refreshTokens, token)
+		}
+	}
+	idle := max(s.refreshTokenLifetime, idTokenLifetime)
+	for id, ss := range s.sessions {
+		if now.After(ss.lastUsed.Add(idle)) {
+			delete(s.sessions, id)
 		}
 	}
 }
@@ -287,7 +302,8 @@ func (s *storage) pendingLogin(id string) (authRequest, error) {
 	return *ar, nil
 }
 
-// completeLogin marks a pending auth request as signed in by userID.
+// completeLogin marks a pending auth request as signed in by userID, in a
+// new OP session.
 func (s *storage) completeLogin(id, userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -297,19 +313,25 @@ func (s *storage) completeLogin(id, userID string) error {
 		return errLoginNotPending
 	}
 	ar.done, ar.userID, ar.authTime = true, userID, now
+	ar.sid = s.newSession(userID, now).id
 	return nil
 }
 
 // redeem marks the auth request behind a code exchange as exchanged, so
-// that of two concurrent exchanges of one code only the first gets tokens.
+// that of two concurrent exchanges of one code only the first gets tokens,
+// and records the client in the login's OP session, which must not have
+// ended. s.mu must be held.
 func (s *storage) redeem(ar *authRequest) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	stored, ok := s.authRequests[ar.id]
 	if !ok || stored.exchanged {
 		return oidc.ErrInvalidGrant().WithDescription("code already used")
 	}
+	ss, ok := s.sessions[stored.sid]
+	if !ok {
+		return oidc.ErrInvalidGrant().WithDescription("the sign-in session has ended")
+	}
 	stored.exchanged = true
+	ss.join(stored.clientID, time.Now())
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 type accessToken struct {
 	id       string
 	grantID  string // shared by every token of one login, across refreshes
+	sid      string // the OP session of the login
 	clientID string
 	subject  string
 	audience []string
@@ -28,6 +29,7 @@ type accessToken struct {
 type refreshToken struct {
 	token    string
 	grantID  string
+	sid      string
 	clientID string
 	subject  string
 	audience []string
@@ -80,12 +82,12 @@ func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (str
 	if !ok {
 		return "", time.Time{}, errUnsupportedRequest()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.redeem(ar); err != nil {
 		return "", time.Time{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	at := s.newAccessToken(randomID(16), ar.clientID, ar.userID, ar.GetAudience(), ar.scopes)
+	at := s.newAccessToken(randomID(16), ar.sid, ar.clientID, ar.userID, ar.GetAudience(), ar.scopes)
 	return at.id, at.expires, nil
 }
 
@@ -99,14 +101,15 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 		if !ok {
 			return "", "", time.Time{}, errUnsupportedRequest()
 		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		if err := s.redeem(ar); err != nil {
 			return "", "", time.Time{}, err
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		at := s.newAccessToken(randomID(16), ar.clientID, ar.userID, ar.GetAudience(), ar.scopes)
+		at := s.newAccessToken(randomID(16), ar.sid, ar.clientID, ar.userID, ar.GetAudience(), ar.scopes)
 		rt := s.newRefreshToken(refreshToken{
 			grantID:  at.grantID,
+			sid:      ar.sid,
 			clientID: ar.clientID,
 			subject:  ar.userID,
 			audience: ar.GetAudience(),
@@ -125,18 +128,24 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token unknown, expired, revoked or already used")
 	}
 	delete(s.refreshTokens, currentRefreshToken)
-	at := s.newAccessToken(old.grantID, old.clientID, old.subject, old.audience, req.GetScopes())
+	ss, ok := s.sessions[old.sid]
+	if !ok {
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the sign-in session has ended")
+	}
+	ss.join(old.clientID, time.Now())
+	at := s.newAccessToken(old.grantID, old.sid, old.clientID, old.subject, old.audience, req.GetScopes())
 	next := *old
 	rt := s.newRefreshToken(next)
 	return at.id, rt.token, at.expires, nil
 }
 
 // newAccessToken stores an access token. s.mu must be held.
-func (s *storage) newAccessToken(grantID, clientID, subject string, audience, scopes []string) *accessToken {
+func (s *storage) newAccessToken(grantID, sid, clientID, subject string, audience, scopes []string) *accessToken {
 	now := time.Now()
 	at := &accessToken{
 		id:       randomID(16),
 		grantID:  grantID,
+		sid:      sid,
 		clientID: clientID,
 		subject:  subject,
 		audience: slices.Clone(audience),
@@ -212,28 +221,6 @@ func (s *storage) revokeGrant(grantID string) {
 	}
 }
 
-// TerminateSession implements op.AuthStorage: RP-initiated logout with an
-// id_token_hint revokes every token the client holds for the user. Without
-// a hint (userID empty) there is nothing to end: devidp keeps no sessions.
-func (s *storage) TerminateSession(_ context.Context, userID, clientID string) error {
-	if userID == "" {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, at := range s.accessTokens {
-		if at.subject == userID && at.clientID == clientID {
-			delete(s.accessTokens, id)
-		}
-	}
-	for token, rt := range s.refreshTokens {
-		if rt.subject == userID && rt.clientID == clientID {
-			delete(s.refreshTokens, token)
-		}
-	}
-	return nil
-}
-
 // validAccessToken returns a copy of a live access token.
 func (s *storage) validAccessToken(id, subject string) (accessToken, error) {
 	s.mu.Lock()
@@ -252,9 +239,17 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 }
 
 // SetUserinfoFromRequest implements op.CanSetUserinfoFromRequest: the ID
-// token's user claims.
+// token's user claims, and sid, the OP session of the login (OpenID Connect
+// Back-Channel Logout 1.0 §2.1). op calls it for ID tokens only, so the
+// UserInfo endpoint, which SetUserinfoFromToken answers, shows no sid.
 func (s *storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	return s.users.setUserinfo(info, req.GetSubject(), scopes)
+	if err := s.users.setUserinfo(info, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	if sid := sessionID(req); sid != "" {
+		info.AppendClaims("sid", sid)
+	}
+	return nil
 }
 
 // SetUserinfoFromToken implements op.OPStorage: the UserInfo endpoint.
