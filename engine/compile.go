@@ -28,6 +28,8 @@ type Strategy struct {
 	refresh   *step
 	revoke    *step
 	useNonce  bool
+
+	logoutVerifier *verifier // back-channel logout tokens; nil when disabled
 }
 
 // Name returns the strategy's name.
@@ -99,6 +101,11 @@ func (e *Engine) compile(def *strategies.Strategy) (*Strategy, error) {
 	}
 	if def.LogoutURI != "" {
 		if s.logoutURI, err = s.template("logout_uri", def.LogoutURI); err != nil {
+			return nil, err
+		}
+	}
+	if def.BackchannelLogout {
+		if s.logoutVerifier, err = s.newLogoutVerifier(); err != nil {
 			return nil, err
 		}
 	}

@@ -60,5 +60,22 @@ func limitClient(c *http.Client, max int64) *http.Client {
 		base = http.DefaultTransport
 	}
 	cc.Transport = &limitTransport{base: base, max: max}
+	if cc.CheckRedirect == nil {
+		cc.CheckRedirect = checkRedirect
+	}
 	return &cc
+}
+
+// checkRedirect follows at most three redirects, and only of requests
+// without a body: a 307 or 308 answer to a token request would otherwise
+// resend its form — client secret, code, refresh token — to wherever the
+// redirect points. Such an answer is returned as it is, a non-2xx error.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return http.ErrUseLastResponse
+	}
+	if m := via[0].Method; m != http.MethodGet && m != http.MethodHead {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }

@@ -92,6 +92,16 @@ func validate(r *reporter, st *Strategy) {
 				r.errorf(name, "", "claims."+claim, "the %q step does not run at login; claims read the user object and login steps", root)
 			}
 		}
+		// A path rooted at a special step name reads that step's result; the
+		// step must exist, or the claim would silently read nothing.
+		if (root == StepToken || root == StepJWT || root == StepUserinfo) && st.Step(root) == nil {
+			r.errorf(name, "", "claims."+claim, "%q: the strategy has no %q step", path, root)
+		}
+	}
+	if st.BackchannelLogout {
+		if j := st.Step(StepJWT); j == nil || !j.IsDecode() || !j.Verify {
+			r.errorf(name, "", "backchannel_logout", "needs a verified decode step named %q: its keys, issuer and audience check the logout token", StepJWT)
+		}
 	}
 }
 
