@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/store"
 )
 
 // bindingCookie ties pending logins to the browser that started them, so
@@ -142,8 +144,11 @@ func (s *Server) takeLogin(r *http.Request, name, state string) (*pendingLogin, 
 		return nil, errLoginUnknown
 	}
 	b, err := s.cfg.Store.Take(r.Context(), loginKey(state))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errLoginUnknown
+	}
 	if err != nil {
-		return nil, errors.Join(errLoginUnknown, err)
+		return nil, fmt.Errorf("pending login: %w", err) // the store failed: a 500, not "expired"
 	}
 	var p pendingLogin
 	if err := json.Unmarshal(b, &p); err != nil {

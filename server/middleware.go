@@ -17,20 +17,38 @@ import (
 // Require loads the session itself: do not wrap it in the Server's own
 // handler.
 func (s *Server) Require(next http.Handler) http.Handler {
+	return s.RequireAllowed(Rules{}, next)
+}
+
+// RequireAllowed is Require for the users rules allow; a signed-in user
+// they refuse gets 403 (an HTML page for a browser, JSON otherwise) and
+// keeps the session.
+func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := s.current(r.Context(), false)
+		browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		if err != nil {
 			if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
 				s.log.Error("session", "error", err.Error())
 			}
-			if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			if browser {
 				http.Redirect(w, r, "/auth/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 				return
 			}
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign-in required"})
 			return
 		}
-		ctx := context.WithValue(r.Context(), userKey{}, rec.user())
+		u := rec.user()
+		if !rules.Allows(u) {
+			if browser {
+				s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
+					Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
+				return
+			}
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "not allowed"})
+			return
+		}
+		ctx := context.WithValue(r.Context(), userKey{}, u)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 	return s.sessions.LoadAndSave(inner)

@@ -64,7 +64,10 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = true
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		s.fail(w, r, "", fmt.Errorf("session store: %w", err))
+		ref := newRef()
+		s.log.Error("session store", "ref", ref, "path", r.URL.Path, "error", err.Error())
+		s.render(w, http.StatusInternalServerError, "error", failure{Title: "Something went wrong",
+			Message: "The session service is not available. Please try again in a moment.", Ref: ref})
 	}
 	s.sessions = sm
 	if err := s.SetEngine(eng); err != nil {
@@ -87,6 +90,7 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 	mux.HandleFunc("POST /auth/refresh", s.forceRefresh)
 	mux.HandleFunc("POST /auth/signout", s.signout)
 	mux.HandleFunc("GET /auth/verify", s.verify)
+	mux.HandleFunc("POST /auth/{strategy}/backchannel-logout", s.backchannelLogout)
 	for _, st := range eng.Strategies() {
 		if err := handle(mux, "GET "+st.RedirectPath(), s.callback(st.Name())); err != nil {
 			return fmt.Errorf("server: strategy %q: redirect_path %q: %w", st.Name(), st.RedirectPath(), err)

@@ -101,6 +101,9 @@ func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record,
 	if err := s.saveRecord(ctx, rec); err != nil {
 		return nil, err
 	}
+	if err := s.indexSession(ctx, rec); err != nil {
+		return nil, err
+	}
 	s.sessions.Put(ctx, sessionKey, rec.ID)
 	return rec, nil
 }
@@ -210,6 +213,9 @@ func (s *Server) endSession(ctx context.Context) *record {
 	if id != "" {
 		rec, _ = s.loadRecord(ctx, id)
 		s.cfg.Store.Delete(ctx, recordKey(id))
+		if rec != nil {
+			s.unindexSession(ctx, rec)
+		}
 	}
 	s.sessions.Destroy(ctx)
 	return rec

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -22,10 +25,18 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	rec := s.endSession(ctx)
+	dest := s.cfg.SignoutSuccess
 	if rec != nil {
 		if st := s.Engine().Strategy(rec.Strategy); st != nil {
 			if err := st.Revoke(ctx, rec.Tokens); err != nil {
 				s.log.Warn("revoke failed", "strategy", rec.Strategy, "error", err.Error())
+			}
+			// RP-initiated logout: the IdP ends its own session, then sends
+			// the browser to signout_success.
+			if u, err := st.LogoutURL(rec.Tokens.IDToken, s.absolute(s.cfg.SignoutSuccess)); err != nil {
+				s.log.Warn("logout_uri", "strategy", rec.Strategy, "error", err.Error())
+			} else if u != "" {
+				dest = u
 			}
 		}
 		s.log.Info("signed out", "strategy", rec.Strategy)
@@ -37,7 +48,15 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 			}()
 		}
 	}
-	http.Redirect(w, r, s.cfg.SignoutSuccess, http.StatusSeeOther)
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+// absolute makes a path on this server an absolute URL, for the IdP.
+func (s *Server) absolute(p string) string {
+	if strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
+		return s.cfg.BaseURI + p
+	}
+	return p
 }
 
 // notify POSTs the sign-out to the webhook: up to WebhookAttempts tries,
@@ -58,6 +77,10 @@ func (s *Server) notify(rec *record) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.SignoutWebhook, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := s.cfg.HTTPClient.Do(req)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text holds the webhook's URL, which may carry a secret
+		}
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {

@@ -79,6 +79,18 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := rec.user()
+	if rules := RulesFromQuery(r.URL.Query()); !rules.Allows(u) {
+		// Signed in, but not allowed here: 403, and the session stays.
+		s.cfg.Observer.Verify("forbidden")
+		s.log.Info("verify", "outcome", "forbidden", "strategy", u.Strategy)
+		if r.URL.Query().Get("redirect") == "true" {
+			s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
+				Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
 	h := w.Header()
 	h.Set("X-Auth-User", headerValue(u.Subject))
 	h.Set("X-Auth-Strategy", headerValue(u.Strategy))
