@@ -92,6 +92,36 @@ http {
             proxy_pass http://app;
         }
 
+        # Allow-lists: one verify location per rule set (docs/forward-auth.md).
+        location = /auth/verify-admins {
+            internal;
+            proxy_pass http://authflow/auth/verify?allowed_groups=admins&allowed_domains=example.test;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Host $host;
+        }
+        location = /auth/verify-ops {
+            internal;
+            proxy_pass http://authflow/auth/verify?allowed_groups=ops;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Host $host;
+        }
+        location /admin/ {
+            auth_request /auth/verify-admins;
+            auth_request_set $auth_user $upstream_http_x_auth_user;
+            proxy_set_header X-Auth-User $auth_user;
+            error_page 401 = @login;
+            proxy_pass http://app;
+        }
+        location /ops/ {
+            auth_request /auth/verify-ops;
+            auth_request_set $auth_user $upstream_http_x_auth_user;
+            proxy_set_header X-Auth-User $auth_user;
+            error_page 401 = @login;
+            proxy_pass http://app;
+        }
+
         location @login {
             # return_to first: authflow takes the rest of the query as the path, unencoded.
             return 302 /auth/login?return_to=$request_uri;
@@ -248,6 +278,23 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Errorf("with forged headers the application saw %+v, want %+v", got, want)
 	}
 
+	// Allow-lists through nginx: demo is in admins at example.test, not in
+	// ops. Signed in but not allowed is 403 (not the login), and the
+	// application never sees the request.
+	if got := appSaw(get(browser, base+"/admin/x", nil)); got.User != "demo-user-1" {
+		t.Errorf("/admin/ (allowed): the application saw %+v", got)
+	}
+	hits := appHits.Load()
+	if a := get(browser, base+"/ops/x", nil); a.status != http.StatusForbidden {
+		t.Errorf("/ops/ (not allowed): %d to %q, want 403", a.status, a.loc)
+	}
+	if n := appHits.Load(); n != hits {
+		t.Errorf("the application saw the forbidden request")
+	}
+	if got := appSaw(get(browser, base+page, nil)); got != want {
+		t.Errorf("after a 403 the session is gone: %+v", got)
+	}
+
 	// Sign-out (a same-origin form POST) ends it.
 	req, _ := http.NewRequest(http.MethodPost, base+"/auth/signout", strings.NewReader(""))
 	req.Header.Set("Origin", base)
@@ -260,7 +307,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("sign-out: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	hits := appHits.Load()
+	hits = appHits.Load()
 	for _, h := range []http.Header{nil, forged} {
 		if a := get(browser, base+page, h); a.status != http.StatusFound || a.loc != wantLogin {
 			t.Errorf("after sign-out (headers %v): %d to %q, want 302 to %q", h, a.status, a.loc, wantLogin)

@@ -48,13 +48,17 @@ var (
 		Email: "ada@example.test", EmailVerified: true, Name: "Ada Lovelace", Groups: []string{"admins", "devs"}}
 	bob = devidp.User{ID: "user-bob", Username: "bob", Password: "bob-password",
 		Email: "bob@example.test", EmailVerified: true, Name: "Bob"}
+	// eve's email is not verified: allow-lists on emails and domains must
+	// not trust it.
+	eve = devidp.User{ID: "user-eve", Username: "eve", Password: "eve-password",
+		Email: "eve@example.test", EmailVerified: false, Name: "Eve", Groups: []string{"admins"}}
 )
 
 // defaultStrategies is the strategy file of the bench, {{IDP}} standing for
 // the IdP's URL. Three strategies, one per client:
 //
 //   - dev: client_secret_basic, keys from jwks_uri, userinfo merged,
-//     refresh and revoke steps;
+//     refresh and revoke steps, back-channel logout;
 //   - devpost: client_secret_post, keys through the issuer's discovery
 //     document, refresh step;
 //   - devpublic: a public client (PKCE, no secret).
@@ -65,6 +69,7 @@ const defaultStrategies = `{
     "dev": {
       "label": "Dev (Basic)",
       "idp": "{{IDP}}",
+      "backchannel_logout": true,
       "auth_uri": "${idp}/authorize?response_type=code&client_id=${client_id}&redirect_uri=${redirect_uri}&scope=${scope}",
       "client_id": "basic-app",
       "client_secret": "${env.BASIC_SECRET}",
@@ -185,17 +190,25 @@ func newBench(t *testing.T, o benchOptions) *Bench {
 	idpSrv := httptest.NewUnstartedServer(nil)
 	b.IdPURL = "http://" + idpSrv.Listener.Addr().String()
 
+	// The IdP posts back-channel logout tokens to the front, whose TLS
+	// certificate exists only once it starts: the client's transport is
+	// filled in then.
+	late := &lateTransport{}
+	backchannel := &http.Client{Timeout: 5 * time.Second, Transport: late}
 	idp, err := devidp.New(devidp.Options{
-		Issuer:    b.IdPURL,
-		Algorithm: o.Algorithm,
+		Issuer:            b.IdPURL,
+		Algorithm:         o.Algorithm,
+		BackchannelClient: backchannel,
 		Clients: []devidp.Client{
 			{ID: basicClient, Secret: basicSecret, AuthMethod: "client_secret_basic",
-				RedirectURIs: []string{b.URL + "/auth/dev/callback"}},
+				RedirectURIs:           []string{b.URL + "/auth/dev/callback"},
+				PostLogoutRedirectURIs: []string{b.URL + "/signed-out"},
+				BackchannelLogoutURI:   b.URL + "/auth/dev/backchannel-logout"},
 			{ID: postClient, Secret: postSecret, AuthMethod: "client_secret_post",
 				RedirectURIs: []string{b.URL + "/auth/devpost/callback"}},
 			{ID: publicClient, RedirectURIs: []string{b.URL + "/auth/devpublic/callback"}},
 		},
-		Users: []devidp.User{ada, bob},
+		Users: []devidp.User{ada, bob, eve},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -266,12 +279,24 @@ func newBench(t *testing.T, o benchOptions) *Bench {
 	b.front.StartTLS()
 	t.Cleanup(b.front.Close)
 	b.client = b.front.Client()
+	late.rt.Store(&b.client.Transport)
 	return b
 }
 
+// lateTransport is a RoundTripper set after it is handed out.
+type lateTransport struct {
+	rt atomic.Pointer[http.RoundTripper]
+}
+
+// RoundTrip implements http.RoundTripper.
+func (l *lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return (*l.rt.Load()).RoundTrip(req)
+}
+
 // appHandler mounts a Server the way an embedding Go application does:
-// authflow's routes, and an application page behind Require that shows
-// the user it finds in the request's context.
+// authflow's routes, an application page behind Require that shows the
+// user it finds in the request's context, and an admin area behind
+// RequireAllowed (group admins, email at example.test).
 func appHandler(s *server.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", s)
@@ -286,6 +311,8 @@ func appHandler(s *server.Server) http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{"path": r.URL.Path, "sub": u.Subject,
 			"strategy": u.Strategy, "email": u.Email(), "groups": u.Groups()})
 	})))
+	mux.Handle("/admin/", s.RequireAllowed(server.Rules{Groups: []string{"admins"}, Domains: []string{"example.test"}},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin area") })))
 	mux.HandleFunc("/signed-out", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "signed out") })
 	return mux
 }
