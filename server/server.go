@@ -55,6 +55,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	}
 	sm := scs.New()
 	sm.Store = cfg.Store.Sessions()
+	sm.Codec = jsonCodec{}
 	sm.Lifetime = cfg.SessionLifetime
 	sm.IdleTimeout = cfg.IdleTimeout
 	sm.Cookie.Name = cfg.CookieName
