@@ -2,6 +2,9 @@
 // OpenID provider (package devidp), two strategies pointing at it
 // (strategies.json), authflow's routes, and a small application with a
 // public home page and a protected page that shows the session's claims.
+// The "demo" strategy also shows federated logout: sign-out continues at
+// the IdP's end_session endpoint (logout_uri), which posts a back-channel
+// logout token back to authflow before returning to the home page.
 // Everything runs in one process on one address, with no external account:
 // `authflow demo` and `make run` serve it.
 //
@@ -88,7 +91,9 @@ func New(opts Options) (*Demo, error) {
 	idp, err := devidp.New(devidp.Options{
 		Issuer: issuer,
 		Clients: []devidp.Client{
-			{ID: "authflow-demo", Secret: secret, RedirectURIs: []string{base + "/auth/demo/callback"}},
+			{ID: "authflow-demo", Secret: secret, RedirectURIs: []string{base + "/auth/demo/callback"},
+				PostLogoutRedirectURIs: []string{base + "/"},
+				BackchannelLogoutURI:   base + "/auth/demo/backchannel-logout"},
 			{ID: "authflow-demo-public", RedirectURIs: []string{base + "/auth/demo-spa/callback"}},
 		},
 		Users:     Users,

@@ -108,8 +108,18 @@ func TestDemoLoginLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	// Federated logout: on to the IdP's end_session with the ID token as
+	// hint; the IdP posts a back-channel logout token to authflow and sends
+	// the browser home.
+	endSession := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(endSession, base+"/idp/end_session?id_token_hint=") {
+		t.Fatalf("sign-out: %d to %q, want 303 to the IdP's end_session", resp.StatusCode, endSession)
+	}
+	if status, loc, _ := get(endSession); status != http.StatusFound || loc != base+"/" {
+		t.Fatalf("end_session: %d to %q, want 302 home", status, loc)
+	}
+	if st := d.IdP.Stats(); st.BackchannelLogouts != 1 || st.BackchannelLogoutFailures != 0 {
+		t.Errorf("IdP back-channel logouts %d (failures %d), want 1 delivered to authflow", st.BackchannelLogouts, st.BackchannelLogoutFailures)
 	}
 	if status, loc, _ := get(base + "/protected"); status != http.StatusFound || !strings.Contains(loc, "/auth/login") {
 		t.Errorf("/protected after sign-out: %d to %q, want the login", status, loc)

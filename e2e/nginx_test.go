@@ -304,8 +304,18 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("sign-out: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	// The demo strategy has logout_uri: on to the IdP (through nginx),
+	// whose back-channel logout token reaches authflow through nginx too,
+	// and back home.
+	endSession := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(endSession, base+"/idp/end_session?") {
+		t.Fatalf("sign-out: %d to %q, want 303 to the IdP's end_session", resp.StatusCode, endSession)
+	}
+	if a := get(browser, endSession, nil); a.status != http.StatusFound || a.loc != base+"/" {
+		t.Fatalf("end_session: %d to %q, want 302 home", a.status, a.loc)
+	}
+	if st := d.IdP.Stats(); st.BackchannelLogouts != 1 {
+		t.Errorf("back-channel logouts delivered through nginx: %d, want 1 (failures %d)", st.BackchannelLogouts, st.BackchannelLogoutFailures)
 	}
 	hits = appHits.Load()
 	for _, h := range []http.Header{nil, forged} {
