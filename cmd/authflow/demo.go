@@ -35,7 +35,7 @@ func newDemoCmd() *cobra.Command {
 }
 
 // runDemo serves the demo until ctx ends. ready, when not nil, receives the
-// base URI once the server listens (tests).
+// listening address once the server listens (tests).
 func runDemo(ctx context.Context, addr, base, level string, stdout, stderr io.Writer, ready chan<- string) error {
 	log, err := newLogger(stderr, "text", level)
 	if err != nil {
@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, addr, base, level string, stdout, stderr io.Wr
 	hs := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(stdout, "authflow demo: open %s/ in a browser and sign in as demo / demo (Ctrl-C stops)\n", base)
 	if ready != nil {
-		ready <- base
+		ready <- ln.Addr().String()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

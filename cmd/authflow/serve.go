@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -120,7 +119,9 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	path := v.GetString("strategies")
 	if path == "" {
-		return errors.New("no strategies file: set --strategies, AUTHFLOW_STRATEGIES or the strategies key of --config")
+		// SPEC §4: with no strategies file the server runs the built-in demo.
+		log.Warn("no strategies file (--strategies, AUTHFLOW_STRATEGIES): serving the built-in demo with its development IdP; not for production")
+		return runDemo(ctx, v.GetString("addr"), v.GetString("base_uri"), v.GetString("log.level"), stderr, stderr, ready)
 	}
 	set, err := strategies.Load(path)
 	if err != nil {

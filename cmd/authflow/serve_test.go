@@ -93,7 +93,6 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no strategies file", nil, "no strategies file"},
 		{"unknown store", []string{"--strategies=../../testdata/spec_example.json", "--session-store=postgresql"}, `session.store: "postgresql"`},
 		{"bad log format", []string{"--strategies=../../testdata/spec_example.json", "--log-format=xml"}, "log.format"},
 		{"broken strategies file", []string{"--strategies=../../testdata/broken.json"}, `strategy "jwt"`},
@@ -110,6 +109,24 @@ func TestServeRefusesBadSettings(t *testing.T) {
 				t.Fatalf("serve: %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestServeWithoutStrategiesRunsDemo: SPEC §4 — with no strategies file
+// the server runs the built-in demo.
+func TestServeWithoutStrategiesRunsDemo(t *testing.T) {
+	r := startServe(t)
+	if body := r.body("/"); !strings.Contains(body, "authflow demo") {
+		t.Errorf("home page: %.200s", body)
+	}
+	if body := r.body("/auth/login"); !strings.Contains(body, "Continue with Demo IdP") {
+		t.Errorf("chooser: %.200s", body)
+	}
+	if got := r.status("/idp/.well-known/openid-configuration"); got != http.StatusOK {
+		t.Errorf("the demo IdP's discovery: %d", got)
+	}
+	if !strings.Contains(r.logs.String(), "serving the built-in demo") {
+		t.Errorf("no warning that the demo is served:\n%s", r.logs.String())
 	}
 }
 
