@@ -62,6 +62,24 @@ func benchLogin(b *testing.B, s *Server) *http.Cookie {
 	return nil
 }
 
+// runVerify runs target (a verify URL) with cookie through s's handler, in
+// parallel, failing on any answer but 200.
+func runVerify(b *testing.B, s *Server, cookie *http.Cookie, target string) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.AddCookie(cookie)
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("%s: %d", target, rec.Code)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkVerify measures GET /auth/verify for a live session — the
 // request a forward-auth proxy makes before every request it passes on —
 // with the session in memory and in Redis, in parallel, through the
@@ -89,21 +107,7 @@ func BenchmarkVerify(b *testing.B) {
 				if q != "" {
 					name = "allow-lists"
 				}
-				b.Run(name, func(b *testing.B) {
-					b.ReportAllocs()
-					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
-							req := httptest.NewRequest(http.MethodGet, "/auth/verify"+q, nil)
-							req.AddCookie(cookie)
-							rec := httptest.NewRecorder()
-							s.ServeHTTP(rec, req)
-							if rec.Code != http.StatusOK {
-								b.Errorf("verify: %d", rec.Code)
-								return
-							}
-						}
-					})
-				})
+				b.Run(name, func(b *testing.B) { runVerify(b, s, cookie, "/auth/verify"+q) })
 			}
 		})
 	}
@@ -121,20 +125,7 @@ func BenchmarkVerifyCodec(b *testing.B) {
 			b.Cleanup(func() { m.Close() })
 			s, _ := benchServer(b, m)
 			s.sessions.Codec = c.codec
-			cookie := benchLogin(b, s)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req := httptest.NewRequest(http.MethodGet, "/auth/verify", nil)
-					req.AddCookie(cookie)
-					rec := httptest.NewRecorder()
-					s.ServeHTTP(rec, req)
-					if rec.Code != http.StatusOK {
-						b.Errorf("verify: %d", rec.Code)
-						return
-					}
-				}
-			})
+			runVerify(b, s, benchLogin(b, s), "/auth/verify")
 		})
 	}
 }

@@ -9,30 +9,9 @@ import (
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/metrics"
 	"github.com/authflow/authflow/server"
-	"github.com/authflow/authflow/strategies"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
-
-// reloadEngine compiles a strategy file for the bench, as a reload does.
-func reloadEngine(t *testing.T, b *Bench, file string) *engine.Engine {
-	t.Helper()
-	set, err := strategies.Parse("reloaded.json", []byte(strings.ReplaceAll(file, "{{IDP}}", b.IdPURL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(set, engine.Options{
-		HTTPClient: &http.Client{Transport: b.Tokens},
-		BaseURI:    b.URL,
-		Now:        b.Clock.Now,
-		LookupEnv:  func(k string) (string, bool) { v, ok := benchEnv[k]; return v, ok },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(eng.Close)
-	return eng
-}
 
 // TestReloadKeepsSessions: swapping in a new engine (a reloaded strategies
 // file) keeps every session whose strategy still exists, and ends those
@@ -43,7 +22,7 @@ func TestReloadKeepsSessions(t *testing.T) {
 	dev.MustLogin("dev", ada)
 	post.MustLogin("devpost", bob)
 
-	if err := b.App().Server.SetEngine(reloadEngine(t, b, defaultStrategies)); err != nil {
+	if err := b.App().Server.SetEngine(b.NewEngine(t, defaultStrategies, nil)); err != nil {
 		t.Fatal(err)
 	}
 	for name, br := range map[string]*Browser{"dev": dev, "devpost": post} {
@@ -55,7 +34,7 @@ func TestReloadKeepsSessions(t *testing.T) {
 	// The new file drops devpost.
 	withoutPost := strings.Replace(defaultStrategies, `"devpost": {`, `"devpost-renamed": {`, 1)
 	withoutPost = strings.Replace(withoutPost, `"client_id": "post-app"`, `"client_id": "post-app", "redirect_path": "/auth/devpost/callback"`, 1)
-	if err := b.App().Server.SetEngine(reloadEngine(t, b, withoutPost)); err != nil {
+	if err := b.App().Server.SetEngine(b.NewEngine(t, withoutPost, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if p := dev.Verify(); p.Status != http.StatusOK {
@@ -80,19 +59,7 @@ func TestMetricsObserveServer(t *testing.T) {
 	m := metrics.New(reg)
 	b := newBench(t, benchOptions{Config: func(c *server.Config) { c.Observer = m }})
 	// The bench's engine has no hooks; swap in one that reports to m.
-	set, err := strategies.Parse("bench.json", []byte(strings.ReplaceAll(defaultStrategies, "{{IDP}}", b.IdPURL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(set, engine.Options{
-		HTTPClient: &http.Client{Transport: b.Tokens}, BaseURI: b.URL, Now: b.Clock.Now,
-		LookupEnv: func(k string) (string, bool) { v, ok := benchEnv[k]; return v, ok },
-		OnStep:    m.Step, OnKeysFetch: m.KeysFetch,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(eng.Close)
+	eng := b.NewEngine(t, defaultStrategies, func(o *engine.Options) { o.OnStep, o.OnKeysFetch = m.Step, m.KeysFetch })
 	if err := b.App().Server.SetEngine(eng); err != nil {
 		t.Fatal(err)
 	}

@@ -237,12 +237,7 @@ func newBench(t *testing.T, o benchOptions) *Bench {
 			}
 			st = shared
 		}
-		eng, err := engine.New(set, engine.Options{
-			HTTPClient: &http.Client{Transport: b.Tokens},
-			BaseURI:    b.URL,
-			Now:        b.Clock.Now,
-			LookupEnv:  func(k string) (string, bool) { v, ok := benchEnv[k]; return v, ok },
-		})
+		eng, err := engine.New(set, b.engineOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,6 +286,38 @@ type lateTransport struct {
 // RoundTrip implements http.RoundTripper.
 func (l *lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return (*l.rt.Load()).RoundTrip(req)
+}
+
+// engineOptions are the options of the bench's engines: the recording
+// transport, the bench's clock and base URI, and benchEnv.
+func (b *Bench) engineOptions() engine.Options {
+	return engine.Options{
+		HTTPClient: &http.Client{Transport: b.Tokens},
+		BaseURI:    b.URL,
+		Now:        b.Clock.Now,
+		LookupEnv:  func(k string) (string, bool) { v, ok := benchEnv[k]; return v, ok },
+	}
+}
+
+// NewEngine compiles a strategy file ({{IDP}} standing for the IdP's URL)
+// the way the bench does, with mod (if not nil) changing the options; the
+// engine closes when the test ends. For reloads (Server.SetEngine).
+func (b *Bench) NewEngine(t *testing.T, file string, mod func(*engine.Options)) *engine.Engine {
+	t.Helper()
+	set, err := strategies.Parse("reloaded.json", []byte(strings.ReplaceAll(file, "{{IDP}}", b.IdPURL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := b.engineOptions()
+	if mod != nil {
+		mod(&opts)
+	}
+	eng, err := engine.New(set, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Close)
+	return eng
 }
 
 // appHandler mounts a Server the way an embedding Go application does:

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -53,7 +51,7 @@ func runDemo(ctx context.Context, addr, base, level string, stdout, stderr io.Wr
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(d, log)
 	fmt.Fprintf(stdout, "authflow demo: open %s/ in a browser and sign in as demo / demo (Ctrl-C stops)\n", base)
 	if ready != nil {
 		ready <- ln.Addr().String()
