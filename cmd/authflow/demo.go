@@ -56,12 +56,9 @@ func runDemo(ctx context.Context, addr, base, level string, stdout, stderr io.Wr
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := serveUntilDone(ctx, hs, ln); err != nil {
+		d.Close()
 		return err
-	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

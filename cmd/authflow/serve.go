@@ -237,12 +237,8 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := serveUntilDone(ctx, hs, ln); err != nil {
 		return err
-	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	stopReload()
@@ -256,6 +252,18 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	srv.Close()
 	return err
+}
+
+// serveUntilDone serves ln until ctx ends (nil) or the server fails.
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // newHTTPServer returns an http.Server with authflow's timeouts.
