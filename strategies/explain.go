@@ -91,6 +91,10 @@ func Explain(w io.Writer, st *Strategy) error {
 	if st.LogoutURI != "" {
 		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
 	}
+	if st.BackchannelLogout {
+		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",
+			st.Name, StepJWT)
+	}
 	return nil
 }
 
