@@ -19,6 +19,10 @@ func decodeStrategy(r *reporter, name string, o rawObject) *Strategy {
 	bools := map[string]*bool{"pkce": &st.PKCE, "nonce": &st.Nonce, "backchannel_logout": &st.BackchannelLogout}
 	for _, k := range o.keys {
 		v := o.vals[k]
+		if isNull(v) {
+			r.errorf(name, "", k, "null is not a value: remove the key to keep the default")
+			continue
+		}
 		switch {
 		case strs[k] != nil:
 			decodeString(r, name, "", k, v, strs[k])
@@ -41,6 +45,11 @@ func decodeStrategy(r *reporter, name string, o rawObject) *Strategy {
 	}
 	return st
 }
+
+// isNull reports whether a raw value is JSON null. Unmarshalling null into
+// a Go value leaves it unchanged, so without this check "pkce": null would
+// silently keep the default.
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
 func decodeSteps(r *reporter, strategy string, v json.RawMessage) []Step {
 	var arr []json.RawMessage
@@ -75,6 +84,10 @@ func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
 	}
 	for _, k := range o.keys {
 		v := o.vals[k]
+		if isNull(v) {
+			r.errorf(strategy, label, k, "null is not a value: remove the key to keep the default")
+			continue
+		}
 		switch {
 		case strs[k] != nil:
 			decodeString(r, strategy, label, k, v, strs[k])

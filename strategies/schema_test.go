@@ -500,12 +500,15 @@ var agreementCases = []struct {
 	{"built-in decode step given a uri", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "jwt", "uri": "https://x.test/me"}]}`), loaderOnly},
 	{"base_uri with an empty host", acme(`"base_uri": "https://@/"`), loaderOnly},
 
+	// null is no value for any key: both refuse (the loader used to keep
+	// the default silently).
+	{"null for a string key", acme(`"label": null`), bothRefuse},
+	{"null for a boolean key", acme(`"pkce": null`), bothRefuse},
+	{"null custom variable", acme(`"idp": null`), bothRefuse},
+	{"null steps", strats(`"acme": {` + acmeKeys + `, "steps": null}`), bothRefuse},
+
 	// Schema-only: the loader lets these pass (a finding, not a design).
 	{"$schema a number", `{"$schema": 5, "strategies": {"github": {"client_id": "c", "client_secret": "${env.S}"}}}`, schemaOnly},
-	{"null for a string key", acme(`"label": null`), schemaOnly},
-	{"null for a boolean key", acme(`"pkce": null`), schemaOnly},
-	{"null custom variable", acme(`"idp": null`), schemaOnly},
-	{"null steps", strats(`"acme": {` + acmeKeys + `, "steps": null}`), schemaOnly},
 	{"bad top-level base_uri that every strategy overrides", `{"base_uri": "app.example.com", "strategies": {"github": {"base_uri": "https://app.example.com", "client_id": "c", "client_secret": "${env.S}"}}}`, schemaOnly},
 	// Also schema-only, too long for the table: a built-in override that
 	// replaces every template reading a provider variable (okta_uri, tenant,
