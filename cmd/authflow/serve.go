@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -170,6 +171,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	if err != nil {
 		return err
 	}
+	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) }) // process-global in go-redis
 	st, err := openStore(ctx, v)
 	if err != nil {
 		eng.Close()
@@ -276,6 +278,17 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+var redisLogOnce sync.Once
+
+// redisLog routes go-redis's own messages (pool dial failures, ...) to the
+// structured log instead of plain stderr.
+type redisLog struct{ log *slog.Logger }
+
+// Printf implements go-redis's internal.Logging.
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis", "message", fmt.Sprintf(format, v...))
 }
 
 func openStore(ctx context.Context, v *viper.Viper) (store.Store, error) {
