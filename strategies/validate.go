@@ -57,6 +57,15 @@ func validate(r *reporter, st *Strategy) {
 	fields := templateFields(st)
 	used := map[string]bool{}
 	empty := map[string][]string{}
+	sendsVerifier := false
+	for _, f := range fields {
+		if f.step == StepToken && strings.Contains(f.src, "${"+VarCodeVerifier+"}") {
+			sendsVerifier = true
+		}
+	}
+	if tok := st.Step(StepToken); st.PKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
+		r.warnf(name, StepToken, "form", "PKCE is on (the authorize redirect carries a code_challenge) but this step does not send ${%s}: the IdP will refuse the code, or PKCE protects nothing; add \"code_verifier\": \"${%s}\" or set \"pkce\": false", VarCodeVerifier, VarCodeVerifier)
+	}
 	for _, f := range fields {
 		t, err := interp.Compile(f.src)
 		if err != nil {
