@@ -243,7 +243,7 @@ func (s *Strategy) compileStep(d strategies.Step) (*step, error) {
 			return nil, err
 		}
 		if d.Verify {
-			if st.verify, err = s.newVerifier(d); err != nil {
+			if st.verify, err = s.newVerifier(d, true); err != nil {
 				return nil, err
 			}
 		}

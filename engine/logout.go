@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/strategies"
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // BackchannelLogoutEvent is the member of a logout token's events claim
@@ -30,28 +29,16 @@ type LogoutToken struct {
 
 // newLogoutVerifier builds the logout-token verifier from the strategy's
 // jwt step: same keys, issuer, audience and algorithms as the ID token, but
-// exp is optional (earlier drafts of the spec had none) and iat required.
+// exp is optional; iat is checked by the caller.
 func (s *Strategy) newLogoutVerifier() (*verifier, error) {
 	d := s.def.Step(strategies.StepJWT)
 	if d == nil || !d.IsDecode() || !d.Verify {
 		return nil, fmt.Errorf("backchannel_logout: needs a verified decode step named %q", strategies.StepJWT)
 	}
-	v, err := s.newVerifier(*d)
+	v, err := s.newVerifier(*d, false)
 	if err != nil {
 		return nil, fmt.Errorf("backchannel_logout: step %q: %w", d.Name, err)
 	}
-	algs := d.Algorithms
-	if len(algs) == 0 {
-		algs = strategies.DefaultAlgorithms
-	}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(algs),
-		jwt.WithIssuer(v.issuer),
-		jwt.WithAudience(v.audience),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(s.e.opts.Leeway),
-		jwt.WithTimeFunc(s.e.opts.Now),
-	)
 	return v, nil
 }
 

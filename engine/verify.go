@@ -19,7 +19,10 @@ type verifier struct {
 	parser   *jwt.Parser
 }
 
-func (s *Strategy) newVerifier(d strategies.Step) (*verifier, error) {
+// newVerifier builds the verifier of decode step d. ID tokens must carry
+// exp; back-channel logout tokens (requireExp false) may lack it, as
+// earlier drafts of that spec had none.
+func (s *Strategy) newVerifier(d strategies.Step, requireExp bool) (*verifier, error) {
 	issuer, err := s.fixed("issuer", d.Issuer)
 	if err != nil {
 		return nil, err
@@ -41,19 +44,22 @@ func (s *Strategy) newVerifier(d strategies.Step) (*verifier, error) {
 	if len(algs) == 0 {
 		algs = strategies.DefaultAlgorithms
 	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(algs),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(aud),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(s.e.opts.Leeway),
+		jwt.WithTimeFunc(s.e.opts.Now),
+	}
+	if requireExp {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
 	return &verifier{
 		keys:     s.e.keySetFor(jwksURI, issuer),
 		issuer:   issuer,
 		audience: aud,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods(algs),
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(aud),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(s.e.opts.Leeway),
-			jwt.WithTimeFunc(s.e.opts.Now),
-		),
+		parser:   jwt.NewParser(opts...),
 	}, nil
 }
 

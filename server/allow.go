@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -44,54 +45,28 @@ func (r Rules) Empty() bool { return len(r.Groups) == 0 && len(r.Emails) == 0 &&
 // unverified ("email_verified": false) matches no email or domain rule:
 // anyone can type an address into an account they control.
 func (r Rules) Allows(u *User) bool {
-	if len(r.Groups) > 0 {
-		ok := false
-		for _, g := range u.Groups() {
-			for _, want := range r.Groups {
-				if g == want {
-					ok = true
-				}
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.Groups) > 0 && !slices.ContainsFunc(u.Groups(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
+		return false
 	}
 	if len(r.Emails) == 0 && len(r.Domains) == 0 {
 		return true
 	}
-	email := strings.ToLower(u.Email())
+	email := u.Email()
 	if email == "" || u.emailUnverified() {
 		return false
 	}
-	if len(r.Emails) > 0 {
-		ok := false
-		for _, want := range r.Emails {
-			if strings.EqualFold(email, strings.TrimSpace(want)) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.Emails) > 0 && !slices.ContainsFunc(r.Emails, func(want string) bool {
+		return strings.EqualFold(email, strings.TrimSpace(want))
+	}) {
+		return false
 	}
-	if len(r.Domains) > 0 {
-		at := strings.LastIndexByte(email, '@')
-		if at < 0 {
-			return false
-		}
-		domain := email[at+1:]
-		ok := false
-		for _, want := range r.Domains {
-			if strings.EqualFold(domain, strings.TrimPrefix(strings.TrimSpace(want), "@")) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.Domains) == 0 {
+		return true
 	}
-	return true
+	at := strings.LastIndexByte(email, '@')
+	return at >= 0 && slices.ContainsFunc(r.Domains, func(want string) bool {
+		return strings.EqualFold(email[at+1:], strings.TrimPrefix(strings.TrimSpace(want), "@"))
+	})
 }
 
 // emailUnverified reports whether the user object says, in so many words,

@@ -65,6 +65,11 @@ func (s *Server) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	internal := func(err error) {
+		ref := newRef()
+		s.log.Error("back-channel logout", "strategy", name, "ref", ref, "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+	}
 	refuse := func(cause error) {
 		ref := newRef()
 		s.log.Warn("back-channel logout refused", "strategy", name, "ref", ref, "outcome", "refused", "error", cause.Error())
@@ -96,9 +101,7 @@ func (s *Server) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	ttl += time.Minute
 	fresh, err := s.cfg.Store.SetNew(ctx, jtiKey(name, lt.ID), []byte("1"), ttl)
 	if err != nil {
-		ref := newRef()
-		s.log.Error("back-channel logout", "strategy", name, "ref", ref, "error", err.Error())
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		internal(err)
 		return
 	}
 	if !fresh {
@@ -107,12 +110,14 @@ func (s *Server) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := s.endSessionsOf(ctx, name, lt)
 	if err != nil {
-		ref := newRef()
-		s.log.Error("back-channel logout", "strategy", name, "ref", ref, "error", err.Error())
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		internal(err)
 		return
 	}
-	s.log.Info("back-channel logout", "strategy", name, "outcome", "ok", "sessions", n, "by", map[bool]string{true: "sid", false: "sub"}[lt.SessionID != ""])
+	by := "sub"
+	if lt.SessionID != "" {
+		by = "sid"
+	}
+	s.log.Info("back-channel logout", "strategy", name, "outcome", "ok", "sessions", n, "by", by)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,7 +27,7 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 		rec, err := s.current(r.Context(), false)
 		browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		if err != nil {
-			if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
+			if !sessionEnded(err) {
 				s.log.Error("session", "error", err.Error())
 			}
 			if browser {
@@ -41,8 +40,7 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 		u := rec.user()
 		if !rules.Allows(u) {
 			if browser {
-				s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
-					Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
+				s.accessDenied(w)
 				return
 			}
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "not allowed"})

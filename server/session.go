@@ -58,10 +58,28 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 	// The store expires records on its own clock; the session's lifetime is
 	// on the server's, checked here before anything (a refresh) uses it.
 	if !s.cfg.Now().Before(rec.Expires) {
-		s.cfg.Store.Delete(ctx, recordKey(id))
+		s.dropRecord(ctx, rec)
 		return nil, errNoSession
 	}
 	return rec, nil
+}
+
+// dropRecord ends a session on every instance: its record deleted and
+// its entries in the back-channel indexes removed.
+func (s *Server) dropRecord(ctx context.Context, rec *record) {
+	s.cfg.Store.Delete(ctx, recordKey(rec.ID))
+	s.unindexSession(ctx, rec)
+}
+
+// dropSession drops the record of id, if it still exists, and returns it.
+func (s *Server) dropSession(ctx context.Context, id string) *record {
+	rec, err := s.loadRecord(ctx, id)
+	if err != nil {
+		s.cfg.Store.Delete(ctx, recordKey(id))
+		return nil
+	}
+	s.dropRecord(ctx, rec)
+	return rec
 }
 
 func (s *Server) saveRecord(ctx context.Context, rec *record) error {
@@ -81,7 +99,7 @@ func (s *Server) saveRecord(ctx context.Context, rec *record) error {
 // deleted.
 func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record, error) {
 	if old := s.sessions.GetString(ctx, sessionKey); old != "" {
-		s.cfg.Store.Delete(ctx, recordKey(old))
+		s.dropSession(ctx, old)
 	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return nil, fmt.Errorf("renewing the session token: %w", err)
@@ -117,16 +135,17 @@ func (s *Server) current(ctx context.Context, force bool) (*record, error) {
 		return nil, errNoSession
 	}
 	rec, err := s.loadRecord(ctx, id)
-	if err == nil && s.Engine().Strategy(rec.Strategy) == nil {
-		// A reload removed the session's strategy: its identity can no
-		// longer be refreshed, revoked or trusted by a new configuration.
-		s.cfg.Store.Delete(ctx, recordKey(rec.ID))
-		rec, err = nil, errNoSession
-	}
 	if err == nil {
-		rec, err = s.refreshIfDue(ctx, rec, force)
+		if st := s.Engine().Strategy(rec.Strategy); st == nil {
+			// A reload removed the session's strategy: its identity can no
+			// longer be refreshed, revoked or trusted by a new configuration.
+			s.dropRecord(ctx, rec)
+			rec, err = nil, errNoSession
+		} else {
+			rec, err = s.refreshIfDue(ctx, st, rec, force)
+		}
 	}
-	if errors.Is(err, errNoSession) || errors.Is(err, errRefreshFailed) {
+	if sessionEnded(err) {
 		s.sessions.Destroy(ctx)
 	}
 	return rec, err
@@ -146,15 +165,9 @@ var errCannotRefresh = errors.New("this session cannot be refreshed: its strateg
 // Store, one refresh runs: singleflight joins this process's requests, and
 // the Store's lock orders the processes; whoever gets the lock next reads
 // the record again and finds it already refreshed.
-func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*record, error) {
-	now := s.cfg.Now()
-	if !force && !rec.Tokens.Expired(now, s.cfg.RefreshSkew) {
+func (s *Server) refreshIfDue(ctx context.Context, st *engine.Strategy, rec *record, force bool) (*record, error) {
+	if !force && !rec.Tokens.Expired(s.cfg.Now(), s.cfg.RefreshSkew) {
 		return rec, nil
-	}
-	st := s.Engine().Strategy(rec.Strategy)
-	if st == nil {
-		s.cfg.Store.Delete(ctx, recordKey(rec.ID))
-		return nil, errNoSession // the strategy was removed by a reload
 	}
 	if !st.CanRefresh() || rec.Tokens.RefreshToken == "" {
 		if force {
@@ -185,7 +198,7 @@ func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*re
 		start := time.Now()
 		toks, err := st.Refresh(fctx, cur.Tokens)
 		if err != nil {
-			s.cfg.Store.Delete(fctx, recordKey(cur.ID))
+			s.dropRecord(fctx, cur)
 			s.cfg.Observer.Refresh(cur.Strategy, "failed")
 			s.log.Warn("refresh failed; session ended", "strategy", cur.Strategy, "outcome", "refresh_failed",
 				"latency", time.Since(start), "error", err.Error())
@@ -208,14 +221,9 @@ func (s *Server) refreshIfDue(ctx context.Context, rec *record, force bool) (*re
 // endSession ends the request's session: record deleted, cookie session
 // destroyed. It returns the record that was live, or nil.
 func (s *Server) endSession(ctx context.Context) *record {
-	id := s.sessions.GetString(ctx, sessionKey)
 	var rec *record
-	if id != "" {
-		rec, _ = s.loadRecord(ctx, id)
-		s.cfg.Store.Delete(ctx, recordKey(id))
-		if rec != nil {
-			s.unindexSession(ctx, rec)
-		}
+	if id := s.sessions.GetString(ctx, sessionKey); id != "" {
+		rec = s.dropSession(ctx, id)
 	}
 	s.sessions.Destroy(ctx)
 	return rec

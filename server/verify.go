@@ -31,7 +31,7 @@ func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 		return
 	}
 	if err != nil {
-		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
+		if !sessionEnded(err) {
 			ref := newRef()
 			s.log.Error("session", "ref", ref, "error", err.Error())
 			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "refresh failed", "ref": ref})
@@ -55,15 +55,17 @@ func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 // to the X-Forwarded-Uri the proxy sends. nginx's auth_request accepts only
 // 2xx, 401 and 403, so it uses the plain form and an error_page.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	redirect := q.Get("redirect") == "true"
 	rec, err := s.current(r.Context(), false)
 	if err != nil {
-		if !errors.Is(err, errNoSession) && !errors.Is(err, errRefreshFailed) {
+		if !sessionEnded(err) {
 			s.log.Error("verify", "error", err.Error())
 			s.cfg.Observer.Verify("error")
 		} else {
 			s.cfg.Observer.Verify("unauthenticated")
 		}
-		if r.URL.Query().Get("redirect") == "true" {
+		if redirect {
 			login := s.cfg.BaseURI + "/auth/login"
 			orig := r.Header.Get("X-Forwarded-Uri")
 			if orig == "" {
@@ -79,13 +81,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := rec.user()
-	if rules := RulesFromQuery(r.URL.Query()); !rules.Allows(u) {
+	if !RulesFromQuery(q).Allows(u) {
 		// Signed in, but not allowed here: 403, and the session stays.
 		s.cfg.Observer.Verify("forbidden")
 		s.log.Info("verify", "outcome", "forbidden", "strategy", u.Strategy)
-		if r.URL.Query().Get("redirect") == "true" {
-			s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
-				Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
+		if redirect {
+			s.accessDenied(w)
 			return
 		}
 		w.WriteHeader(http.StatusForbidden)
@@ -102,6 +103,18 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Observer.Verify("ok")
 	w.WriteHeader(http.StatusOK)
+}
+
+// sessionEnded reports whether err means "no live session" (none, or it
+// just ended) rather than a failure to look.
+func sessionEnded(err error) bool {
+	return errors.Is(err, errNoSession) || errors.Is(err, errRefreshFailed)
+}
+
+// accessDenied is the page for a signed-in user an allow-list refuses.
+func (s *Server) accessDenied(w http.ResponseWriter) {
+	s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
+		Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
 }
 
 // headerValue drops control characters, so that a claim can never add a

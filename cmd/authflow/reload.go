@@ -34,11 +34,7 @@ type reloader struct {
 func (r *reloader) reload(reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	set, err := strategies.Load(r.path)
-	var eng *engine.Engine
-	if err == nil {
-		eng, err = engine.New(set, r.options())
-	}
+	eng, set, err := loadEngine(r.path, r.options(), r.log)
 	if err == nil {
 		if err = r.srv.SetEngine(eng); err != nil {
 			eng.Close()
@@ -49,14 +45,28 @@ func (r *reloader) reload(reason string) error {
 		r.log.Error("reload failed; the previous strategies stay in service", "reason", reason, "file", r.path, "error", err.Error())
 		return err
 	}
-	for _, w := range set.Warnings {
-		r.log.Warn("strategies", "problem", w.Error())
-	}
 	old := r.eng
 	r.eng = eng
 	old.Close()
 	r.log.Info("strategies reloaded", "reason", reason, "file", r.path, "count", len(set.Strategies))
 	return nil
+}
+
+// loadEngine loads the strategies file, logs its warnings, and compiles
+// it: at start-up and at every reload.
+func loadEngine(path string, opts engine.Options, log *slog.Logger) (*engine.Engine, *strategies.Set, error) {
+	set, err := strategies.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range set.Warnings {
+		log.Warn("strategies", "problem", w.Error())
+	}
+	eng, err := engine.New(set, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, set, nil
 }
 
 // close stops the running engine.

@@ -18,7 +18,6 @@ import (
 	"github.com/authflow/authflow/metrics"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
-	"github.com/authflow/authflow/strategies"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -124,13 +123,6 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		log.Warn("no strategies file (--strategies, AUTHFLOW_STRATEGIES): serving the built-in demo with its development IdP; not for production")
 		return runDemo(ctx, v.GetString("addr"), v.GetString("base_uri"), v.GetString("log.level"), stderr, stderr, ready)
 	}
-	set, err := strategies.Load(path)
-	if err != nil {
-		return err
-	}
-	for _, w := range set.Warnings {
-		log.Warn("strategies", "problem", w.Error())
-	}
 	ln, err := net.Listen("tcp", v.GetString("addr"))
 	if err != nil {
 		return err
@@ -167,7 +159,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 			},
 		}
 	}
-	eng, err := engine.New(set, engineOptions())
+	eng, set, err := loadEngine(path, engineOptions(), log)
 	if err != nil {
 		return err
 	}
