@@ -15,12 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authflow/authflow/demo"
+	"github.com/authflow/authflow/devidp"
 )
 
 // nginxConf is docs/forward-auth.md's nginx configuration, on plain http on
@@ -28,11 +30,10 @@ import (
 // demo serves it. %[1]s is the directory for nginx's files, %[2]s the listen
 // address, %[3]s authflow's (the demo's) address, %[4]s the application's.
 //
-// Beyond the documentation's: X-Auth-Strategy is passed on (and so a
-// client's own is overwritten) like the other X-Auth-* headers; the
-// documentation's snippet lacks those two lines, and the application then
-// receives whatever X-Auth-Strategy the client sent. And for the test: one
-// nginx process (master_process off), which the test ends by its pid.
+// Beyond the main snippet: X-Auth-Is-Admin is the documentation's group
+// test in nginx itself (a map on $auth_groups, "Header encoding"). And for
+// the test: one nginx process (master_process off), which the test ends by
+// its pid.
 const nginxConf = `
 daemon off;
 master_process off;
@@ -50,6 +51,13 @@ http {
 
     upstream authflow { server %[3]s; }
     upstream app      { server %[4]s; }
+
+    # Is "admins" one of the groups? A comma in X-Auth-Groups always
+    # separates two groups (a comma inside a name is sent as %%2C).
+    map $auth_groups $auth_is_admin {
+        default 0;
+        "~(^|,)admins(,|$)" 1;
+    }
 
     server {
         listen %[2]s;
@@ -88,6 +96,7 @@ http {
             proxy_set_header X-Auth-Email  $auth_email;
             proxy_set_header X-Auth-Groups $auth_groups;
             proxy_set_header X-Auth-Strategy $auth_strategy;
+            proxy_set_header X-Auth-Is-Admin $auth_is_admin;
             error_page 401 = @login;
             proxy_pass http://app;
         }
@@ -137,6 +146,7 @@ type seen struct {
 	Email    string `json:"email"`
 	Groups   string `json:"groups"`
 	Strategy string `json:"strategy"`
+	IsAdmin  string `json:"is_admin"` // X-Auth-Is-Admin, nginx's own group test
 }
 
 // TestNginxForwardAuth puts the demo (authflow and its IdP) and an
@@ -170,7 +180,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(seen{URI: r.RequestURI, User: r.Header.Get("X-Auth-User"),
 			Email: r.Header.Get("X-Auth-Email"), Groups: r.Header.Get("X-Auth-Groups"),
-			Strategy: r.Header.Get("X-Auth-Strategy")})
+			Strategy: r.Header.Get("X-Auth-Strategy"), IsAdmin: r.Header.Get("X-Auth-Is-Admin")})
 	}))
 	t.Cleanup(app.Close)
 
@@ -215,7 +225,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		return s
 	}
 	forged := http.Header{"X-Auth-User": {"admin"}, "X-Auth-Email": {"admin@evil.test"},
-		"X-Auth-Groups": {"root"}, "X-Auth-Strategy": {"forged"}}
+		"X-Auth-Groups": {"root"}, "X-Auth-Strategy": {"forged"}, "X-Auth-Is-Admin": {"1"}}
 	const page = "/app/page?x=1&y=2"
 	wantLogin := base + "/auth/login?return_to=" + page
 
@@ -269,7 +279,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Fatalf("callback: %d to %q, want %s: %s", a.status, a.loc, base+page, a.body)
 	}
 
-	want := seen{URI: page, User: "demo-user-1", Email: "demo@example.test", Groups: "demo,admins", Strategy: "demo"}
+	want := seen{URI: page, User: "demo-user-1", Email: "demo@example.test", Groups: "demo,admins", Strategy: "demo", IsAdmin: "1"}
 	if got := appSaw(get(browser, a.loc, nil)); got != want {
 		t.Errorf("the application saw %+v, want %+v", got, want)
 	}
@@ -328,6 +338,120 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 	if got := d.IdP.Stats().Revocations; got != 1 {
 		t.Errorf("IdP revocations = %d, want 1", got)
+	}
+}
+
+// TestNginxGroupsHeader signs in, through nginx, a user of the IdP whose
+// groups are "staff,admins" (one group, with a comma in its name), " admins"
+// (a leading space) and "devs". The application must receive X-Auth-Groups
+// that splits on commas into exactly those three names once each element is
+// percent-decoded, and nginx's own test for the group "admins" (a map on
+// $auth_groups) must say no; so must the allow-list.
+func TestNginxGroupsHeader(t *testing.T) {
+	bin := nginx.need(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := l.Addr().String()
+	l.Close()
+	base := "http://" + listen
+
+	// One more account at the demo's IdP, for this test only: devidp copies
+	// the list in New, and the e2e tests do not run in parallel.
+	sam := devidp.User{ID: "demo-user-sam", Username: "sam", Password: "sam-password",
+		Email: "\u212Aate@example.test", EmailVerified: true, Name: "Sam Staff",
+		Groups: []string{"staff,admins", " admins", "devs"}}
+	saved := demo.Users
+	demo.Users = append(slices.Clip(saved), sam)
+	d, err := demo.New(demo.Options{BaseURI: base})
+	demo.Users = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	authSrv := httptest.NewServer(d)
+	t.Cleanup(d.Close)
+	t.Cleanup(authSrv.Close)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(seen{URI: r.RequestURI, User: r.Header.Get("X-Auth-User"),
+			Email: r.Header.Get("X-Auth-Email"), Groups: r.Header.Get("X-Auth-Groups"),
+			Strategy: r.Header.Get("X-Auth-Strategy"), IsAdmin: r.Header.Get("X-Auth-Is-Admin")})
+	}))
+	t.Cleanup(app.Close)
+	startNginx(t, bin, listen, authSrv.Listener.Addr().String(), app.Listener.Addr().String())
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(target string) (*http.Response, string) {
+		t.Helper()
+		resp, err := browser.Get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	const page = "/app/groups"
+	resp, _ := get(base + "/auth/demo/login?return_to=" + url.QueryEscape(page))
+	authorize := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(authorize, base+"/idp/authorize?") {
+		t.Fatalf("login: %d to %q, want the IdP's authorize endpoint", resp.StatusCode, authorize)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	back, err := d.IdP.Login(ctx, nil, authorize, sam.Username, sam.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(back.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != page {
+		t.Fatalf("callback: %d to %q, want %s: %s", resp.StatusCode, resp.Header.Get("Location"), page, body)
+	}
+
+	resp, body := get(base + page)
+	var got seen
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil {
+		t.Fatalf("%s: want the application's answer, got %d: %s", page, resp.StatusCode, body)
+	}
+	t.Logf("the application saw %+v", got)
+	// What an upstream does with the header (docs/forward-auth.md): split on
+	// commas, percent-decode each element.
+	var groups []string
+	for _, g := range strings.Split(got.Groups, ",") {
+		dec, err := url.PathUnescape(g)
+		if err != nil {
+			t.Errorf("X-Auth-Groups element %q: %v", g, err)
+		}
+		groups = append(groups, dec)
+	}
+	if !slices.Equal(groups, sam.Groups) {
+		t.Errorf("X-Auth-Groups %q decodes to %q, want %q", got.Groups, groups, sam.Groups)
+	}
+	if got.Groups != "staff%2Cadmins,%20admins,devs" {
+		t.Errorf("X-Auth-Groups = %q, want %q", got.Groups, "staff%2Cadmins,%20admins,devs")
+	}
+	if got.IsAdmin != "0" {
+		t.Errorf("nginx's map finds the group admins in X-Auth-Groups %q", got.Groups)
+	}
+	// The look-alike email arrives percent-encoded, so that an upstream's
+	// Unicode case folding (Go's strings.EqualFold, Python's lower()) cannot
+	// take it for kate@example.test.
+	if want := "%E2%84%AAate@example.test"; got.Email != want {
+		t.Errorf("X-Auth-Email = %q, want %q", got.Email, want)
+	}
+	if dec, _ := url.PathUnescape(got.Email); dec != sam.Email {
+		t.Errorf("X-Auth-Email %q decodes to %q, want %q", got.Email, dec, sam.Email)
+	}
+	if got.User != sam.ID || got.Strategy != "demo" {
+		t.Errorf("the application saw %+v", got)
+	}
+	// The allow-list sees one group "staff,admins": /admin/ (allowed_groups
+	// admins) is refused.
+	if resp, _ := get(base + "/admin/x"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("/admin/ as sam: %d, want 403", resp.StatusCode)
 	}
 }
 

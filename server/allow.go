@@ -11,13 +11,20 @@ import (
 // Rules restrict a route to some of the signed-in users: a user must match
 // one entry of each list that is not empty. The zero Rules allow everyone
 // signed in.
+//
+// Emails and domains are compared byte for byte, except that ASCII letters
+// match either case: no Unicode case folding, which would let "\u212Aate"
+// (Kelvin sign) pass for "kate" or "\u017Fales.test" (long s) for
+// "sales.test". An email matches only when it has exactly one '@', with
+// something on both sides, and the IdP has not said it is unverified.
 type Rules struct {
-	// Groups: the user's groups claim (mapped "groups" first) must hold one.
+	// Groups: the user's groups claim (mapped "groups" first) must hold one,
+	// compared exactly.
 	Groups []string
-	// Emails: the user's email must be one, compared case-insensitively.
+	// Emails: the user's email must be one, ASCII case ignored.
 	Emails []string
 	// Domains: the user's email must be at one of these domains ("a.com"
-	// or "@a.com"), compared case-insensitively; subdomains do not match.
+	// or "@a.com"), ASCII case ignored; subdomains do not match.
 	Domains []string
 }
 
@@ -41,9 +48,9 @@ func RulesFromQuery(q url.Values) Rules {
 // Empty reports whether the rules allow every signed-in user.
 func (r Rules) Empty() bool { return len(r.Groups) == 0 && len(r.Emails) == 0 && len(r.Domains) == 0 }
 
-// Allows reports whether u passes the rules. An email the IdP marks
-// unverified ("email_verified": false) matches no email or domain rule:
-// anyone can type an address into an account they control.
+// Allows reports whether u passes the rules. An email the IdP does not
+// vouch for (email_verified present but not true) matches no email or
+// domain rule: anyone can type an address into an account they control.
 func (r Rules) Allows(u *User) bool {
 	if len(r.Groups) > 0 && !slices.ContainsFunc(u.Groups(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
 		return false
@@ -52,30 +59,60 @@ func (r Rules) Allows(u *User) bool {
 		return true
 	}
 	email := u.Email()
-	if email == "" || u.emailUnverified() {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || !u.emailVerified() {
 		return false
 	}
 	if len(r.Emails) > 0 && !slices.ContainsFunc(r.Emails, func(want string) bool {
-		return strings.EqualFold(email, strings.TrimSpace(want))
+		return equalFoldASCII(email, strings.TrimSpace(want))
 	}) {
 		return false
 	}
-	if len(r.Domains) == 0 {
-		return true
-	}
-	at := strings.LastIndexByte(email, '@')
-	return at >= 0 && slices.ContainsFunc(r.Domains, func(want string) bool {
-		return strings.EqualFold(email[at+1:], strings.TrimPrefix(strings.TrimSpace(want), "@"))
+	return len(r.Domains) == 0 || slices.ContainsFunc(r.Domains, func(want string) bool {
+		return equalFoldASCII(domain, strings.TrimPrefix(strings.TrimSpace(want), "@"))
 	})
 }
 
-// emailUnverified reports whether the user object says, in so many words,
-// that the email is not verified.
-func (u *User) emailUnverified() bool {
-	if v, ok := u.Claims["email_verified"]; ok {
-		b, isBool := v.(bool)
-		return isBool && !b || v == "false"
+// equalFoldASCII reports whether a and b are equal with ASCII letters
+// compared case-insensitively; every other byte must be the same.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	r := gjson.GetBytes(u.Raw, "email_verified")
-	return r.Exists() && (r.Type == gjson.False || r.String() == "false")
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// emailVerified reports whether the user's email may be trusted: the
+// email_verified claim (mapped first, else the user object's) is true or
+// the string "true" (ASCII case ignored), or it is absent, as from IdPs
+// that verify every address or never say (GitHub's /user). Any other value
+// that is present — false, "False", 0, 1, "", null — is not verified.
+func (u *User) emailVerified() bool {
+	v, ok := u.Claims["email_verified"]
+	if !ok {
+		r := gjson.GetBytes(u.Raw, "email_verified")
+		if !r.Exists() {
+			return true
+		}
+		v = r.Value() // nil for null
+	}
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return equalFoldASCII(x, "true")
+	}
+	return false
 }

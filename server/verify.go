@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -92,15 +91,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	h := w.Header()
-	h.Set("X-Auth-User", headerValue(u.Subject))
-	h.Set("X-Auth-Strategy", headerValue(u.Strategy))
-	if e := u.Email(); e != "" {
-		h.Set("X-Auth-Email", headerValue(e))
-	}
-	if g := u.Groups(); len(g) > 0 {
-		h.Set("X-Auth-Groups", headerValue(strings.Join(g, ",")))
-	}
+	setIdentityHeaders(w.Header(), u)
 	s.cfg.Observer.Verify("ok")
 	w.WriteHeader(http.StatusOK)
 }
@@ -115,17 +106,6 @@ func sessionEnded(err error) bool {
 func (s *Server) accessDenied(w http.ResponseWriter) {
 	s.render(w, http.StatusForbidden, "error", failure{Title: "Access denied",
 		Message: "You are signed in, but your account is not allowed to use this page.", Ref: newRef()})
-}
-
-// headerValue drops control characters, so that a claim can never add a
-// header line.
-func headerValue(v string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
