@@ -26,10 +26,13 @@ type Options struct {
 	BaseURI string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Default 30s.
 	Leeway time.Duration
-	// JWKSRefreshInterval is how often key sets are refetched. Default 1h.
+	// JWKSRefreshInterval is the age at which a key set is refetched, in
+	// the background, on its next use. Default 1h.
 	JWKSRefreshInterval time.Duration
 	// JWKSUnknownKIDInterval is the least time between two refetches caused
-	// by a token signed with an unknown key id. Default 1m.
+	// by tokens signed with an unknown key id, shared by all such tokens: a
+	// rotated-in key verifies within this time even under a flood of forged
+	// kids. Default 5s.
 	JWKSUnknownKIDInterval time.Duration
 	// LookupEnv reads ${env.NAME}. Default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
@@ -71,7 +74,7 @@ func (o *Options) setDefaults() {
 		o.JWKSRefreshInterval = time.Hour
 	}
 	if o.JWKSUnknownKIDInterval <= 0 {
-		o.JWKSUnknownKIDInterval = time.Minute
+		o.JWKSUnknownKIDInterval = 5 * time.Second
 	}
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv

@@ -2,9 +2,11 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,8 +91,9 @@ func TestJWKSRotation(t *testing.T) {
 	}
 }
 
-// TestJWKSUnknownKIDAfterInterval: once JWKSUnknownKIDInterval has passed,
-// an unknown kid may refetch again.
+// TestJWKSUnknownKIDAfterInterval: once JWKSUnknownKIDInterval has passed
+// on the engine's clock, an unknown kid may refetch again; before, it may
+// not.
 func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
 	p := newIDP(t)
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS),
@@ -107,6 +110,11 @@ func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
 		c.published = append(c.published, otherRSASigner("rsa9"))
 		c.signWith = otherRSASigner("rsa9")
 	})
+	p.clock.Advance(49 * time.Millisecond)
+	if err := loginOnce(t, p, s); !errors.Is(err, engine.ErrInvalidToken) {
+		t.Fatalf("a key published inside the interval: err = %v, want ErrInvalidToken (no refetch yet)", err)
+	}
+	p.clock.Advance(time.Millisecond)
 	if err := loginOnce(t, p, s); err != nil {
 		t.Fatalf("login with a key published after the interval: %v", err)
 	}
@@ -115,8 +123,72 @@ func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
 	}
 }
 
-// TestDiscoveryFailures: a discovery document that cannot be used fails the
-// jwt step, and the failure is not cached: the next login asks again.
+// TestJWKSDefaultUnknownKIDInterval: by default an unknown kid may refetch
+// once per 5s.
+func TestJWKSDefaultUnknownKIDInterval(t *testing.T) {
+	p := newIDP(t)
+	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
+	for i, step := range []struct {
+		advance time.Duration
+		want    int64
+	}{{0, 2}, {4 * time.Second, 2}, {time.Second, 3}} {
+		p.clock.Advance(step.advance)
+		p.update(func(c *idpConfig) { c.signWith = otherRSASigner(fmt.Sprintf("nope%d", i)) })
+		if err := loginOnce(t, p, s); !errors.Is(err, engine.ErrInvalidToken) {
+			t.Fatalf("unknown kid %d: err = %v, want ErrInvalidToken", i, err)
+		}
+		if n := p.jwksHits.Load(); n != step.want {
+			t.Errorf("unknown kid %d: JWKS fetched %d times, want %d", i, n, step.want)
+		}
+	}
+}
+
+// TestJWKSRefreshInBackground: a key set older than JWKSRefreshInterval
+// keeps verifying while it is refetched in the background; a failed
+// refresh keeps the old keys and is retried after the failure backoff.
+func TestJWKSRefreshInBackground(t *testing.T) {
+	p := newIDP(t)
+	j := &countingJWKS{}
+	j.mount(p, "/refreshjwks")
+	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepAt("/refreshjwks")))
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatal(err)
+	}
+	j.status.Store(http.StatusBadGateway)
+	p.clock.Advance(time.Hour)
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatalf("login with an old key set while the IdP is down: %v", err)
+	}
+	waitHits(t, &j.hits, 2)
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatalf("login after the failed refresh: %v", err)
+	}
+	if n := j.hits.Load(); n != 2 {
+		t.Errorf("a login inside the failure backoff refetched: %d fetches, want 2", n)
+	}
+	j.status.Store(0)
+	p.clock.Advance(5 * time.Second) // past the backoff
+	if err := loginOnce(t, p, s); err != nil {
+		t.Fatal(err)
+	}
+	waitHits(t, &j.hits, 3)
+}
+
+// waitHits waits until a background fetch has reached the JWKS, or fails.
+func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for hits.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS fetched %d times, want %d (background refresh)", hits.Load(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestDiscoveryFailures: a discovery document or key set that cannot be
+// used fails the jwt step. The failure is shared for a short backoff (a
+// second login inside it makes no request), then the next login asks again.
 func TestDiscoveryFailures(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -192,7 +264,8 @@ func TestDiscoveryFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newIDP(t)
 			s := p.strategy(t, stratFile("", tokenStep(authPost), tt.setup(p)))
-			for i := range 2 {
+			for i, advance := range []time.Duration{0, 0, 5 * time.Second} {
+				p.clock.Advance(advance)
 				err := loginOnce(t, p, s)
 				if err == nil {
 					t.Fatalf("login %d succeeded", i)
@@ -202,7 +275,7 @@ func TestDiscoveryFailures(t *testing.T) {
 			}
 			if tt.refetch != nil {
 				if n := tt.refetch(p); n != 2 {
-					t.Errorf("two failed logins made %d fetches, want 2 (a failure is not cached)", n)
+					t.Errorf("three failed logins, the last after the backoff, made %d fetches, want 2", n)
 				}
 			}
 		})

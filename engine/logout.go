@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/strategies"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // BackchannelLogoutEvent is the member of a logout token's events claim
@@ -17,6 +18,14 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // ErrNoBackchannelLogout: the strategy does not enable back-channel logout.
 var ErrNoBackchannelLogout = errors.New("back-channel logout is not enabled for this strategy")
 
+// LogoutTokenMaxAge is how old a logout token may be: its iat must lie
+// within this much (plus Options.Leeway) before the engine's clock. A
+// logout token is sent as soon as the IdP session ends, so this covers
+// delivery retries and clock skew. It bounds how long the receiver must
+// remember a jti: a token without exp, or with a distant one, can never be
+// replayed once its jti is forgotten.
+const LogoutTokenMaxAge = 10 * time.Minute
+
 // LogoutToken is a verified back-channel logout token: it names a session
 // at the IdP (SessionID, the ID token's sid), a user (Subject), or both.
 type LogoutToken struct {
@@ -25,6 +34,11 @@ type LogoutToken struct {
 	ID        string    // jti: accept each once
 	IssuedAt  time.Time // iat
 	Expiry    time.Time // exp; zero when the token has none
+	// AcceptableUntil ends the time in which VerifyLogoutToken accepts
+	// this token: iat + LogoutTokenMaxAge + leeway, or exp + leeway when
+	// that is sooner; never after it. The receiver must remember the jti
+	// at least until then.
+	AcceptableUntil time.Time
 }
 
 // newLogoutVerifier builds the logout-token verifier from the strategy's
@@ -48,11 +62,13 @@ func (s *Strategy) BackchannelLogout() bool { return s.logoutVerifier != nil }
 
 // VerifyLogoutToken checks a back-channel logout token (OpenID Connect
 // Back-Channel Logout 1.0 §2.6): the signature with the keys of the
-// strategy's jwt step and an allowed algorithm, iss, aud, iat (required),
+// strategy's jwt step and an allowed algorithm, iss, aud, iat (required,
+// not older than LogoutTokenMaxAge nor in the future, each with leeway),
 // exp when present, the events claim holding the back-channel logout event
 // as a JSON object, a sub or a sid, a jti, and no nonce (which would make
-// it usable as an ID token). The caller must accept each jti only once.
-// Failures wrap ErrInvalidToken.
+// it usable as an ID token). The caller must accept each jti only once,
+// remembering it until the token's AcceptableUntil. Failures wrap
+// ErrInvalidToken.
 func (s *Strategy) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
 	if s.logoutVerifier == nil {
 		return nil, ErrNoBackchannelLogout
@@ -76,13 +92,34 @@ func (s *Strategy) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutTo
 	if t.ID == "" {
 		return nil, invalidToken(errors.New("logout token: no jti"))
 	}
-	iat, err := claims.GetIssuedAt()
-	if err != nil || iat == nil {
-		return nil, invalidToken(errors.New("logout token: no iat"))
-	}
-	t.IssuedAt = iat.Time
-	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
-		t.Expiry = exp.Time
+	if err := s.checkLogoutTimes(claims, t); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// checkLogoutTimes reads iat and exp into t, refuses an iat outside
+// [now - LogoutTokenMaxAge - leeway, now + leeway], and sets
+// t.AcceptableUntil. (The parser has already refused an exp in the past.)
+func (s *Strategy) checkLogoutTimes(claims jwt.MapClaims, t *LogoutToken) error {
+	iat, err := claims.GetIssuedAt()
+	if err != nil || iat == nil {
+		return invalidToken(errors.New("logout token: no iat"))
+	}
+	t.IssuedAt = iat.Time
+	now, leeway := s.e.opts.Now(), s.e.opts.Leeway
+	if age := now.Sub(t.IssuedAt); age > LogoutTokenMaxAge+leeway {
+		return invalidToken(fmt.Errorf("logout token: issued %s ago, more than %s", age.Round(time.Second), LogoutTokenMaxAge))
+	}
+	if t.IssuedAt.After(now.Add(leeway)) {
+		return invalidToken(fmt.Errorf("logout token: %w", jwt.ErrTokenUsedBeforeIssued))
+	}
+	t.AcceptableUntil = t.IssuedAt.Add(LogoutTokenMaxAge + leeway)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		t.Expiry = exp.Time
+		if until := t.Expiry.Add(leeway); until.Before(t.AcceptableUntil) {
+			t.AcceptableUntil = until
+		}
+	}
+	return nil
 }

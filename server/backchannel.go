@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/authflow/authflow/engine"
 )
 
 // maxLogoutRequest bounds a back-channel logout request's body.
@@ -50,14 +52,7 @@ func (s *Server) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		refuse(err)
 		return
 	}
-	// Remember the jti as long as the token could be accepted: until exp,
-	// or for the login timeout when it has none, plus the leeway.
-	ttl := s.cfg.LoginTimeout
-	if !lt.Expiry.IsZero() {
-		ttl = lt.Expiry.Sub(s.cfg.Now())
-	}
-	ttl += time.Minute
-	fresh, err := s.cfg.Store.SetNew(ctx, jtiKey(name, lt.ID), []byte("1"), ttl)
+	fresh, err := s.cfg.Store.SetNew(ctx, jtiKey(name, lt.ID), []byte("1"), s.jtiTTL(lt))
 	if err != nil {
 		internal(err)
 		return
@@ -77,4 +72,15 @@ func (s *Server) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("back-channel logout", "strategy", name, "outcome", "ok", "sessions", n, "by", by)
 	w.WriteHeader(http.StatusOK)
+}
+
+// jtiMargin is kept on top of a jti's acceptance window, for clock skew
+// between the instances that share the Store.
+const jtiMargin = time.Minute
+
+// jtiTTL is how long to remember a logout token's jti: as long as the
+// engine could accept the token again (its AcceptableUntil, at most
+// iat + engine.LogoutTokenMaxAge + leeway), plus jtiMargin.
+func (s *Server) jtiTTL(lt *engine.LogoutToken) time.Duration {
+	return max(lt.AcceptableUntil.Sub(s.cfg.Now()), 0) + jtiMargin
 }
