@@ -67,6 +67,9 @@ type step struct {
 	isUser  bool      // its result is the user object
 	// ignoreBody: only the status counts (revocation, RFC 7009 §2.2).
 	ignoreBody bool
+	// errorPath is the step's error_path: a gjson path naming an error
+	// code in a 2xx answer; "" for none.
+	errorPath string
 }
 
 type namedTemplate struct {
@@ -233,7 +236,7 @@ func (s *Strategy) fixed(field, src string) (string, error) {
 }
 
 func (s *Strategy) compileStep(d strategies.Step) (*step, error) {
-	st := &step{name: d.Name, method: strings.ToUpper(d.Method)}
+	st := &step{name: d.Name, method: strings.ToUpper(d.Method), errorPath: d.ErrorPath}
 	if st.method == "" {
 		st.method = "GET"
 	}

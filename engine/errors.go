@@ -22,6 +22,10 @@ var (
 	// ErrBadResponse: an answer was not JSON or form-encoded, or lacked a
 	// field the engine needs (access_token).
 	ErrBadResponse = errors.New("malformed response")
+	// ErrNoSubject: the login ended without a subject: neither the mapped
+	// sub claim nor the user object's sub is a non-empty string or an
+	// integer. It comes with ErrBadResponse.
+	ErrNoSubject = errors.New("no subject")
 	// ErrMissingValue: a template's placeholder had no value at run time.
 	ErrMissingValue = errors.New("missing value")
 	// ErrNoRefreshToken: Refresh was asked for without a refresh token or refresh step.

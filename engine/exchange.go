@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,19 +35,80 @@ type Result struct {
 	Claims map[string]any
 	// Tokens are the token step's tokens.
 	Tokens Tokens
+
+	subject string // set by Exchange
 }
 
 // Subject returns the user's subject: the mapped "sub" claim when the
-// strategy maps one (GitHub's numeric "id"), else the user object's "sub";
-// "" when neither exists. Numbers are written without exponent.
+// strategy maps one (GitHub's numeric "id"), else the user object's "sub".
+// It is a non-empty string; an integer is written as its decimal text.
+// Exchange fails a login without one; for a Result made otherwise, Subject
+// returns "" when there is none.
 func (r *Result) Subject() string {
-	switch v := r.Claims["sub"].(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
+	if r.subject != "" {
+		return r.subject
 	}
-	return gjson.GetBytes(r.User, "sub").String()
+	v, ok := r.Claims["sub"]
+	if !ok {
+		v = gjson.GetBytes(r.User, "sub").Value()
+	}
+	sub, _ := subjectText(v)
+	return sub
+}
+
+// maxExactInteger is the largest integer a JSON number keeps exactly as a
+// float64 (2^53), the form claims take.
+const maxExactInteger = 1 << 53
+
+// subjectText returns a subject value as text: a non-empty string as it
+// is, an integer (GitHub's id) as its decimal text. Anything else (absent,
+// null, "", an object, an array, a boolean, a fraction, an integer too
+// large to be exact) is no subject.
+func subjectText(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		if x != "" {
+			return x, nil
+		}
+		return "", errors.New("empty")
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) <= maxExactInteger {
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		}
+		return "", errors.New("a number that is not an exact integer")
+	case nil:
+		return "", errors.New("absent or null")
+	default:
+		return "", fmt.Errorf("%s, not a string or an integer", jsonKind(v))
+	}
+}
+
+// jsonKind names the JSON type of a decoded value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// subject finds the login's subject: the mapped sub claim when the
+// strategy maps one (then it must be there: a user object's sub does not
+// stand in for it), else the user object's sub.
+func (s *Strategy) subject(res *Result) (string, error) {
+	v, from := gjson.GetBytes(res.User, "sub").Value(), "the user object's sub"
+	if path, mapped := s.def.Claims["sub"]; mapped {
+		v, from = res.Claims["sub"], fmt.Sprintf("the mapped sub claim (%q)", path)
+	}
+	sub, err := subjectText(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w: %s is %v", ErrBadResponse, ErrNoSubject, from, err)
+	}
+	return sub, nil
 }
 
 // NewLogin generates the per-login secrets: a state, a nonce when the scope
@@ -149,6 +211,11 @@ func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*R
 		return nil, &StepError{Strategy: name, Step: s.def.UserStep(), Err: fmt.Errorf("%w: the user object is not a JSON object", ErrBadResponse)}
 	}
 	res := &Result{Strategy: name, User: userDoc, Claims: s.mapClaims(userDoc, sc.results)}
+	sub, err := s.subject(res)
+	if err != nil {
+		return nil, &StepError{Strategy: name, Step: s.def.UserStep(), Err: err}
+	}
+	res.subject = sub
 	if tok, ok := sc.results[strategies.StepToken]; ok {
 		res.Tokens = tokensFrom(tok, Tokens{}, s.e.opts.Now())
 	}
@@ -188,7 +255,9 @@ func (s *Strategy) runStep(ctx context.Context, st *step, sc *scope, l *Login) (
 }
 
 // mergeUserinfo merges a userinfo answer into the user object: its fields
-// win, but a sub that differs from the ID token's fails (OIDC Core §5.3.2).
+// win, except sub. A sub that differs from the user object's fails (OIDC
+// Core §5.3.2); a sub the user object lacks is never taken from userinfo,
+// which is unsigned: the login then has no subject and fails.
 func mergeUserinfo(user, info []byte) ([]byte, error) {
 	var u, i map[string]any
 	if err := json.Unmarshal(user, &u); err != nil {
@@ -197,11 +266,14 @@ func mergeUserinfo(user, info []byte) ([]byte, error) {
 	if err := json.Unmarshal(info, &i); err != nil {
 		return nil, fmt.Errorf("%w: userinfo is not a JSON object: %v", ErrBadResponse, err)
 	}
-	if sub, ok := i["sub"]; ok && u["sub"] != nil && fmt.Sprint(sub) != fmt.Sprint(u["sub"]) {
-		return nil, ErrSubjectMismatch
+	if sub, ok := i["sub"]; ok && u["sub"] != nil {
+		want, _ := subjectText(u["sub"])
+		if got, err := subjectText(sub); err != nil || got != want {
+			return nil, ErrSubjectMismatch
+		}
 	}
 	for k, v := range i {
-		if k != "sub" || u["sub"] == nil {
+		if k != "sub" {
 			u[k] = v
 		}
 	}

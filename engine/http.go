@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/authflow/authflow/interp"
 	"github.com/tidwall/gjson"
@@ -108,21 +109,81 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	if perr != nil {
 		return nil, perr
 	}
-	// Some IdPs (GitHub's token endpoint, Slack's Web API) answer an OAuth
-	// error with 200.
-	if e := gjson.GetBytes(doc, "error"); e.Type == gjson.String && e.String() != "" && !gjson.GetBytes(doc, "access_token").Exists() {
-		return nil, &ProviderError{Step: st.name, StatusCode: resp.StatusCode, Code: e.String(),
-			Description: gjson.GetBytes(doc, "error_description").String()}
+	if pe := st.bodyError(doc, resp.StatusCode); pe != nil {
+		return nil, pe
 	}
 	return doc, nil
 }
 
-// toJSON returns an answer body as JSON: JSON as it is (checked), and a
-// form-encoded body (RFC 6749 servers that predate JSON) as an object.
+// bodyError returns the error a 2xx answer reports in its body, or nil: an
+// "error" member, or the value the step's error_path names, other than
+// null, "", false and 0. Some IdPs answer errors with 200: GitHub's token
+// endpoint, Slack's Web API ({"ok": false, "error": "invalid_code"}),
+// WeChat ({"errcode": 40001}). An answer that holds an access_token too is
+// no exception.
+func (st *step) bodyError(doc []byte, status int) *ProviderError {
+	for _, path := range []string{"error", st.errorPath} {
+		if path == "" {
+			continue
+		}
+		v := gjson.GetBytes(doc, path)
+		if !reportsError(v) {
+			continue
+		}
+		pe := &ProviderError{Step: st.name, StatusCode: status}
+		switch v.Type {
+		case gjson.String:
+			pe.Code = v.Str
+			if path == "error" {
+				pe.Description = gjson.GetBytes(doc, "error_description").String()
+			}
+		case gjson.JSON:
+			var b bytes.Buffer
+			json.Compact(&b, []byte(v.Raw))
+			pe.Description = clip(b.String(), maxErrorText)
+		default:
+			pe.Code = clip(v.Raw, maxErrorText)
+		}
+		return pe
+	}
+	return nil
+}
+
+// reportsError reports whether a value in an answer's body says that the
+// call failed: anything but absent, null, "", false and 0.
+func reportsError(v gjson.Result) bool {
+	switch v.Type {
+	case gjson.Null, gjson.False:
+		return false
+	case gjson.String:
+		return v.Str != ""
+	case gjson.Number:
+		return v.Num != 0
+	}
+	return true
+}
+
+// maxErrorText bounds the part of an error body that a message quotes.
+const maxErrorText = 200
+
+// clip shortens s to at most n bytes, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// toJSON returns an answer body as JSON: JSON as it is (checked to have
+// one reading), and a form-encoded body (RFC 6749 servers that predate
+// JSON) as an object.
 func toJSON(contentType string, raw []byte) ([]byte, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) > 0 && gjson.ValidBytes(trimmed) && (trimmed[0] == '{' || trimmed[0] == '[') {
+		if err := oneReading(trimmed); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadResponse, err)
+		}
 		return trimmed, nil
 	}
 	// A form-encoded answer is read as such only when labelled so, or
@@ -137,9 +198,55 @@ func toJSON(contentType string, raw []byte) ([]byte, error) {
 	}
 	obj := make(map[string]string, len(vals))
 	for k, v := range vals {
+		if len(v) > 1 {
+			return nil, fmt.Errorf("%w: form-encoded answer: parameter %q appears twice", ErrBadResponse, k)
+		}
 		obj[k] = v[0]
 	}
 	return json.Marshal(obj)
+}
+
+// maxDepth bounds the nesting of an answer, as encoding/json does.
+const maxDepth = 10000
+
+// oneReading refuses a JSON document that two parsers may read two ways:
+// one that is not UTF-8 (encoding/json replaces invalid bytes, gjson keeps
+// them) or one with an object that names a key twice (gjson reads the
+// first, encoding/json the last: X-Auth-User and /auth/session would name
+// different users). Keys are compared unescaped ("s\u0075b" is "sub").
+// doc must be valid JSON.
+func oneReading(doc []byte) error {
+	if !utf8.Valid(doc) {
+		return errors.New("not valid UTF-8")
+	}
+	return uniqueKeys(gjson.ParseBytes(doc), 0)
+}
+
+// uniqueKeys checks v's objects, at any depth, for a key given twice.
+func uniqueKeys(v gjson.Result, depth int) error {
+	if !v.IsObject() && !v.IsArray() {
+		return nil
+	}
+	if depth >= maxDepth {
+		return errors.New("nested too deeply")
+	}
+	var err error
+	var seen map[string]bool
+	if v.IsObject() {
+		seen = map[string]bool{}
+	}
+	v.ForEach(func(k, e gjson.Result) bool {
+		if seen != nil {
+			if seen[k.Str] {
+				err = fmt.Errorf("duplicate key %q", clip(k.Str, maxErrorText))
+				return false
+			}
+			seen[k.Str] = true
+		}
+		err = uniqueKeys(e, depth+1)
+		return err == nil
+	})
+	return err
 }
 
 // executeJSON builds a JSON body from its compiled form.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // decodeStrategy turns a merged raw strategy into a Strategy, reporting keys
@@ -80,7 +81,7 @@ func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
 	}
 	strs := map[string]*string{
 		"name": &st.Name, "uri": &st.URI, "method": &st.Method, "decode": &st.Decode,
-		"jwks_uri": &st.JWKSURI, "issuer": &st.Issuer, "audience": &st.Audience,
+		"jwks_uri": &st.JWKSURI, "issuer": &st.Issuer, "audience": &st.Audience, "error_path": &st.ErrorPath,
 	}
 	for _, k := range o.keys {
 		v := o.vals[k]
@@ -113,7 +114,24 @@ func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
 			r.errorf(strategy, label, k, "unknown step field (known: %s)", "name, uri, method, config, form, json, decode, jwks_uri, issuer, audience, algorithms, verify")
 		}
 	}
+	if v, ok := o.get("error_path"); ok && kind(v) == "a string" {
+		checkErrorPath(r, strategy, label, st)
+	}
 	return st
+}
+
+// checkErrorPath reports an error_path that cannot work: empty, a template
+// (it is a gjson path into the answer, read as written), or on a decode
+// step, which has no answer.
+func checkErrorPath(r *reporter, strategy, step string, st Step) {
+	switch {
+	case st.IsDecode():
+		r.errorf(strategy, step, "error_path", "only an HTTP step takes error_path")
+	case st.ErrorPath == "":
+		r.errorf(strategy, step, "error_path", "empty: give a gjson path into the answer, e.g. \"errcode\", or remove the key")
+	case strings.Contains(st.ErrorPath, "${"):
+		r.errorf(strategy, step, "error_path", "%q: a gjson path into the answer, not a template", st.ErrorPath)
+	}
 }
 
 func decodeConfig(r *reporter, strategy, step string, v json.RawMessage, st *Step) {

@@ -55,6 +55,11 @@ type Step struct {
 	Auth    *BasicAuth        // config.auth
 	Form    map[string]string // urlencoded body
 	JSON    any               // JSON body; string leaves are templates
+	// ErrorPath (error_path) is a gjson path naming an error code in a 2xx
+	// answer, for IdPs that answer errors with 200 ({"errcode": 40001}):
+	// a value there other than 0, "", false or null fails the step. An
+	// "error" member fails it whatever ErrorPath says. Default: none.
+	ErrorPath string
 
 	// Decode step fields.
 	Decode     string   // template naming the JWT

@@ -414,6 +414,8 @@ var agreementCases = []struct {
 	{"decode step with an empty config", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://i.test", "config": {}}`), bothAccept},
 	{"empty redirect_path means the default", acme(`"redirect_path": ""`), bothAccept},
 	{"base_uri as a template", acme(`"base_uri": "${env.BASE_URI}"`), bothAccept},
+	{"error_path on an HTTP step", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": "errcode"}`), bothAccept},
+	{"error_path with a gjson query", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "error_path": "errors.#(fatal==true).code", "form": {"code": "${auth.code}"}}`, jwtStep), bothAccept},
 
 	// Structural mistakes: both refuse.
 	{"strategy named jwt", strats(`"jwt": {"auth_uri": "https://x.test/a", "client_id": "c"}`), bothRefuse},
@@ -479,6 +481,10 @@ var agreementCases = []struct {
 	{"algorithms a string", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://i.test", "algorithms": "RS256"}`), bothRefuse},
 	{"verify as a string", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "verify": "false"}`), bothRefuse},
 	{"algorithm HS256 in a built-in override", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "jwt", "algorithms": ["HS256"]}]}`), bothRefuse},
+	{"error_path a number", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": 1}`), bothRefuse},
+	{"error_path empty", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": ""}`), bothRefuse},
+	{"error_path null", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": null}`), bothRefuse},
+	{"error_path on a decode step", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://i.test", "error_path": "errcode"}`), bothRefuse},
 	{"built-in step override without name", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"issuer": "https://accounts.google.com"}]}`), bothRefuse},
 
 	// Loader-only: the loader refuses, the schema cannot say why.
@@ -499,6 +505,8 @@ var agreementCases = []struct {
 	{"built-in new step without uri or decode", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "extra"}]}`), loaderOnly},
 	{"built-in decode step given a uri", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "jwt", "uri": "https://x.test/me"}]}`), loaderOnly},
 	{"base_uri with an empty host", acme(`"base_uri": "https://@/"`), loaderOnly},
+	{"error_path a template", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": "${env.P}"}`), loaderOnly},
+	{"error_path on a built-in's decode step", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "jwt", "error_path": "errcode"}]}`), loaderOnly},
 
 	// null is no value for any key: both refuse (the loader used to keep
 	// the default silently).
