@@ -7,8 +7,9 @@ import (
 )
 
 // TestCatalogueValidates fills each built-in strategy's required values and
-// checks that it then validates with no error and no warning: the catalogue
-// itself must be a correct strategy file.
+// checks that it then validates with no error and no warning (but
+// linkedin's documented code-injection warning): the catalogue itself must
+// be a correct strategy file.
 func TestCatalogueValidates(t *testing.T) {
 	builtins := Builtin()
 	if len(builtins) < 11 {
@@ -30,7 +31,15 @@ func TestCatalogueValidates(t *testing.T) {
 				fields = append(fields, `"`+k+`": "`+v+`"`)
 			}
 			file := `{"base_uri": "https://app.example.com", "strategies": {"` + b.Name + `": {` + strings.Join(fields, ", ") + `}}}`
-			ps := Check("builtin.json", []byte(file))
+			var ps Problems
+			for _, p := range Check("builtin.json", []byte(file)) {
+				// LinkedIn supports neither PKCE (web apps) nor the nonce
+				// (docs/providers.md): its code-injection warning is the
+				// documented truth, not a catalogue mistake.
+				if !(b.Name == "linkedin" && p.Field == "pkce" && strings.Contains(p.Message, "authorization code injection")) {
+					ps = append(ps, p)
+				}
+			}
 			if len(ps) != 0 {
 				t.Fatalf("%s\nproblems:\n%v", file, ps)
 			}

@@ -23,7 +23,7 @@ func Explain(w io.Writer, st *Strategy) error {
 	} else {
 		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
 	}
-	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(st.BaseURI, "<server base_uri>"), st.RedirectPath)
+	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
 	def, err := maskedDefinition(st)
 	if err != nil {
 		return err
@@ -101,13 +101,13 @@ func Explain(w io.Writer, st *Strategy) error {
 func describeStep(st *Strategy, s Step) string {
 	if s.IsDecode() {
 		if !s.Verify {
-			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", s.Decode)
+			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", maskValue("decode", s.Decode))
 		}
 		algs := s.Algorithms
 		if len(algs) == 0 {
 			algs = DefaultAlgorithms
 		}
-		keys := "keys from " + s.JWKSURI
+		keys := "keys from " + maskURI(s.JWKSURI)
 		if s.JWKSURI == "" {
 			keys = "keys by discovery at " + s.Issuer
 		}
@@ -115,13 +115,13 @@ func describeStep(st *Strategy, s Step) string {
 		if aud == "" {
 			aud = "${client_id}"
 		}
-		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", s.Decode, strings.Join(algs, "/"), keys, s.Issuer, aud)
+		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, maskValue("issuer", s.Issuer), maskValue("audience", aud))
 	}
 	m := strings.ToUpper(s.Method)
 	if m == "" {
 		m = "GET"
 	}
-	desc := m + " " + s.URI
+	desc := m + " " + maskURI(s.URI)
 	switch {
 	case s.Form != nil:
 		desc += " (form)"
@@ -141,31 +141,13 @@ func orPlaceholder(v, p string) string {
 	return v
 }
 
-// isSecretName reports whether a key names a secret to mask.
-func isSecretName(k string) bool {
-	k = strings.ToLower(k)
-	return strings.Contains(k, "secret") || strings.Contains(k, "password") || k == "authorization" || strings.HasSuffix(k, "_key") && k != "jwt_key"
-}
-
 // maskedDefinition returns the merged definition as indented JSON, with
-// literal secrets (not ${...} references) replaced by Mask.
+// literal secrets replaced by Mask (see secret.go: by position, not by name).
 func maskedDefinition(st *Strategy) (string, error) {
+	m := newMasker(st)
 	o := st.raw.clone()
-	mask := json.RawMessage(`"` + Mask + `"`)
 	for _, k := range o.keys {
-		var s string
-		if isSecretName(k) && json.Unmarshal(o.vals[k], &s) == nil && isLiteralSecret(s) {
-			o.vals[k] = mask
-		}
-	}
-	if v, ok := o.get("steps"); ok {
-		if steps, ok := stepObjects(v); ok {
-			for i := range steps {
-				steps[i] = maskObject(steps[i].clone(), mask)
-			}
-			b, _ := marshal(steps)
-			o.vals["steps"] = b
-		}
+		o.vals[k] = m.strategyKey(k, o.vals[k])
 	}
 	b, err := marshal(o)
 	if err != nil {
@@ -176,23 +158,4 @@ func maskedDefinition(st *Strategy) (string, error) {
 		return "", err
 	}
 	return "  " + out.String(), nil
-}
-
-// maskObject masks literal secrets at any depth of a step.
-func maskObject(o rawObject, mask json.RawMessage) rawObject {
-	for _, k := range o.keys {
-		v := o.vals[k]
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			if isSecretName(k) && isLiteralSecret(s) {
-				o.vals[k] = mask
-			}
-			continue
-		}
-		if sub, _, err := parseObject(v); err == nil {
-			b, _ := marshal(maskObject(sub, mask))
-			o.vals[k] = b
-		}
-	}
-	return o
 }

@@ -53,6 +53,9 @@ func validate(r *reporter, st *Strategy) {
 		r.warnf(name, "", "client_secret", "the secret is written in the file; read it from the environment with ${env.NAME}")
 	}
 	validateSteps(r, st, vars)
+	checkTokenLeaks(r, st)
+	checkCodeBinding(r, st)
+	checkLiteralSecrets(r, st)
 
 	fields := templateFields(st)
 	used := map[string]bool{}
@@ -442,4 +445,25 @@ func (f field) where() string {
 		return f.name
 	}
 	return fmt.Sprintf("step %q %s", f.step, f.name)
+}
+
+// checkCodeBinding warns when nothing binds the authorization code to the
+// browser that started the login: without PKCE and without a nonce checked
+// in the ID token, a victim's leaked code sent to the attacker's own
+// callback signs the attacker in as the victim (authorization code
+// injection, RFC 9700 §4.5).
+func checkCodeBinding(r *reporter, st *Strategy) {
+	if st.PKCE || st.AuthURI == "" || st.GrantType != "authorization_code" {
+		return
+	}
+	noNonce := `"nonce": false`
+	if st.Nonce {
+		if slices.Contains(strings.Fields(st.Scope), "openid") {
+			return
+		}
+		noNonce = `no "openid" in the scope, so no nonce`
+	}
+	r.warnf(st.Name, "", "pkce", "authorization code injection: with \"pkce\": false and %s, nothing binds the code to the browser that started the login; "+
+		"an attacker who obtains a victim's code (a leaked callback URL, log or Referer) can send it to their own callback and is signed in as the victim (RFC 9700 §4.5). "+
+		"Fix: remove \"pkce\": false (PKCE S256), or send and check a nonce (\"openid\" in the scope, \"nonce\" not false) — whichever the identity provider supports", noNonce)
 }
