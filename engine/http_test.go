@@ -163,7 +163,7 @@ func TestFormEncodedTokenAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
 			}
-			want := engine.Tokens{AccessToken: accessToken, TokenType: "bearer", RefreshToken: refreshToken, Expiry: t0.Add(8 * time.Hour)}
+			want := engine.Tokens{AccessToken: accessToken, TokenType: "bearer", RefreshToken: refreshToken, Expiry: t0.Add(8 * time.Hour), Issued: t0}
 			if res.Tokens != want {
 				t.Errorf("Tokens = %+v\nwant     %+v (expires_in read from a form string)", res.Tokens, want)
 			}

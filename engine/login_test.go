@@ -100,7 +100,7 @@ func TestLogin(t *testing.T) {
 					// The tokens: the IdP's answer, expiry from expires_in on the engine's clock.
 					ans := p.lastAnswer()
 					wantTok := engine.Tokens{AccessToken: ans["access_token"].(string), TokenType: "Bearer",
-						RefreshToken: ans["refresh_token"].(string), IDToken: ans["id_token"].(string), Expiry: t0.Add(3600 * time.Second)}
+						RefreshToken: ans["refresh_token"].(string), IDToken: ans["id_token"].(string), Expiry: t0.Add(3600 * time.Second), Issued: t0}
 					if !reflect.DeepEqual(res.Tokens, wantTok) {
 						t.Errorf("Tokens = %+v\nwant     %+v", res.Tokens, wantTok)
 					}

@@ -48,7 +48,7 @@ func TestRefresh(t *testing.T) {
 			}
 			t1 := loggedIn(t, p, s)
 			p.clock.Advance(2 * time.Hour)
-			if !t1.Expired(p.clock.Now(), 30*time.Second) {
+			if !t1.RefreshDue(p.clock.Now(), 30*time.Second) {
 				t.Fatalf("tokens expiring at %v not Expired at %v", t1.Expiry, p.clock.Now())
 			}
 
@@ -67,6 +67,7 @@ func TestRefresh(t *testing.T) {
 				RefreshToken: t1.RefreshToken, // kept...
 				IDToken:      t1.IDToken,      // the answer has none: kept
 				Expiry:       p.clock.Now().Add(time.Hour),
+				Issued:       p.clock.Now(),
 			}
 			if tt.rotate {
 				want.RefreshToken = ans["refresh_token"].(string) // ...unless rotated
@@ -77,7 +78,7 @@ func TestRefresh(t *testing.T) {
 			if t2.AccessToken == t1.AccessToken || (tt.rotate && t2.RefreshToken == t1.RefreshToken) {
 				t.Errorf("tokens not replaced: %+v -> %+v", t1, t2)
 			}
-			if t2.Expired(p.clock.Now(), 30*time.Second) {
+			if t2.RefreshDue(p.clock.Now(), 30*time.Second) {
 				t.Errorf("refreshed tokens already expired")
 			}
 
@@ -112,7 +113,7 @@ func TestRefreshWithoutExpiresIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !t2.Expiry.IsZero() || t2.Expired(p.clock.Now().Add(100*time.Hour), 0) {
+	if !t2.Expiry.IsZero() || t2.RefreshDue(p.clock.Now().Add(100*time.Hour), 0) {
 		t.Errorf("Expiry = %v, want zero (never Expired)", t2.Expiry)
 	}
 }
@@ -168,8 +169,9 @@ func TestRefreshErrors(t *testing.T) {
 	})
 }
 
-// TestTokensExpired checks Expired at and around expiry minus skew.
-func TestTokensExpired(t *testing.T) {
+// TestTokensRefreshDue checks RefreshDue at and around expiry minus skew,
+// and at half the life of a token shorter than twice the skew.
+func TestTokensRefreshDue(t *testing.T) {
 	exp := t0.Add(time.Hour)
 	tests := []struct {
 		name   string
@@ -186,11 +188,16 @@ func TestTokensExpired(t *testing.T) {
 		{"after expiry, no skew", engine.Tokens{Expiry: exp}, exp.Add(time.Second), 0, true},
 		{"at expiry, no skew", engine.Tokens{Expiry: exp}, exp, 0, true},
 		{"a second before, no skew", engine.Tokens{Expiry: exp}, exp.Add(-time.Second), 0, false},
+		{"long-lived, issued known: the skew rule", engine.Tokens{Issued: t0, Expiry: exp}, exp.Add(-30 * time.Second), 30 * time.Second, true},
+		{"5 s token, 1 s in: not due", engine.Tokens{Issued: t0, Expiry: t0.Add(5 * time.Second)}, t0.Add(time.Second), 30 * time.Second, false},
+		{"5 s token, 2 s in: not due", engine.Tokens{Issued: t0, Expiry: t0.Add(5 * time.Second)}, t0.Add(2 * time.Second), 30 * time.Second, false},
+		{"5 s token, half gone: due", engine.Tokens{Issued: t0, Expiry: t0.Add(5 * time.Second)}, t0.Add(2500 * time.Millisecond), 30 * time.Second, true},
+		{"59 s token, 20 s in: not due", engine.Tokens{Issued: t0, Expiry: t0.Add(59 * time.Second)}, t0.Add(20 * time.Second), 30 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.tok.Expired(tt.now, tt.skew); got != tt.expect {
-				t.Errorf("Expired(%v, %v) with expiry %v = %v, want %v", tt.now, tt.skew, tt.tok.Expiry, got, tt.expect)
+			if got := tt.tok.RefreshDue(tt.now, tt.skew); got != tt.expect {
+				t.Errorf("RefreshDue(%v, %v) with expiry %v = %v, want %v", tt.now, tt.skew, tt.tok.Expiry, got, tt.expect)
 			}
 		})
 	}

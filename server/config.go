@@ -40,9 +40,13 @@ type Config struct {
 	// InsecureCookies drops the Secure attribute, for plain-http development
 	// only (the cookie.secure=false setting).
 	InsecureCookies bool
-	// RefreshSkew refreshes an access token this long before it expires.
-	// Default 30s.
+	// RefreshSkew refreshes an access token this long before it expires
+	// (a token that lives shorter than twice this, when half its life is
+	// gone). Default 30s.
 	RefreshSkew time.Duration
+	// RefreshInterval is the least time between two refreshes of one
+	// session, forced ones (POST /auth/refresh) included. Default 5s.
+	RefreshInterval time.Duration
 	// LoginTimeout bounds the time between the redirect to the IdP and the
 	// callback. Default 10m.
 	LoginTimeout time.Duration
@@ -88,6 +92,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RefreshSkew <= 0 {
 		c.RefreshSkew = 30 * time.Second
+	}
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = 5 * time.Second
 	}
 	if c.LoginTimeout <= 0 {
 		c.LoginTimeout = 10 * time.Minute

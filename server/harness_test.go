@@ -142,6 +142,10 @@ type benchOptions struct {
 	// Tamper, when set, may rewrite each IdP answer's body on its way to the
 	// engine (a man in the middle on the back channel).
 	Tamper func(req *http.Request, body []byte) []byte
+	// Intercept, when set, may answer an engine's request in the IdP's
+	// place: a non-nil answer or error is returned instead of the IdP's (an
+	// outage, a 503, a 429).
+	Intercept func(req *http.Request) (*http.Response, error)
 	// Config adjusts each server's Config before New.
 	Config func(*server.Config)
 }
@@ -218,7 +222,7 @@ func newBench(t *testing.T, o benchOptions) *Bench {
 	idpSrv.Start()
 	t.Cleanup(idpSrv.Close)
 
-	b.Tokens = &TokenRecorder{next: http.DefaultTransport, tamper: o.Tamper}
+	b.Tokens = &TokenRecorder{next: http.DefaultTransport, tamper: o.Tamper, intercept: o.Intercept}
 	b.Tokens.add(basicSecret, postSecret)
 	set, err := strategies.Parse("bench.json", []byte(strings.ReplaceAll(o.Strategies, "{{IDP}}", b.IdPURL)))
 	if err != nil {
@@ -434,8 +438,9 @@ func (l *LogBuffer) WithRef(ref string) map[string]any {
 // refresh and ID tokens — so that tests can check none of them leaks into
 // a log or a page, and lets Tamper rewrite the IdP's answers.
 type TokenRecorder struct {
-	next   http.RoundTripper
-	tamper func(*http.Request, []byte) []byte
+	next      http.RoundTripper
+	tamper    func(*http.Request, []byte) []byte
+	intercept func(*http.Request) (*http.Response, error)
 
 	mu      sync.Mutex
 	secrets []string
@@ -455,6 +460,11 @@ func (r *TokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			if form, err := url.ParseQuery(string(b)); err == nil {
 				r.add(form.Get("code"), form.Get("refresh_token"), form.Get("token"), form.Get("client_secret"))
 			}
+		}
+	}
+	if r.intercept != nil {
+		if resp, err := r.intercept(req); resp != nil || err != nil {
+			return resp, err
 		}
 	}
 	resp, err := r.next.RoundTrip(req)

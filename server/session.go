@@ -20,6 +20,14 @@ const sessionKey = "authflow.sid"
 
 // record is a session's server-side state. Its key in the Store is
 // "record:" + ID; the record's existence is what keeps the session alive.
+//
+// An ended session stays ended: a record is created once (SetNew, under an
+// id never used before) and every later write is a compare-and-swap over
+// the bytes its writer read (updateRecord). Ending a session deletes the
+// record, so a writer that was in flight at that moment — a refresh that
+// started before a back-channel logout landed, a request racing the
+// sign-out — finds nothing to swap, and nothing can write the session
+// back.
 type record struct {
 	ID       string          `json:"id"`
 	Strategy string          `json:"strategy"`
@@ -30,6 +38,15 @@ type record struct {
 	IdPSID   string          `json:"idp_sid,omitempty"` // the ID token's sid, for back-channel logout
 	Created  time.Time       `json:"created"`
 	Expires  time.Time       `json:"expires"`
+	// Refreshed is when the last refresh was tried: refreshes of one
+	// session are at least Config.RefreshInterval apart.
+	Refreshed time.Time `json:"refreshed,omitzero"`
+	// RetryAt, after a transient refresh failure, is when the next try may
+	// be made; Failures counts such failures in a row.
+	RetryAt  time.Time `json:"retry_at,omitzero"`
+	Failures int       `json:"failures,omitempty"`
+
+	raw []byte // the stored bytes this copy was read from or written as
 }
 
 // errNoSession: the request has no live session.
@@ -51,7 +68,7 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &record{}
+	rec := &record{raw: b}
 	if err := json.Unmarshal(b, rec); err != nil {
 		return nil, fmt.Errorf("session record: %w", err)
 	}
@@ -82,16 +99,50 @@ func (s *Server) dropSession(ctx context.Context, id string) *record {
 	return rec
 }
 
-func (s *Server) saveRecord(ctx context.Context, rec *record) error {
+// encodeRecord returns rec's bytes and what remains of its lifetime.
+func (s *Server) encodeRecord(rec *record) ([]byte, time.Duration, error) {
 	ttl := rec.Expires.Sub(s.cfg.Now())
 	if ttl <= 0 {
-		return errNoSession
+		return nil, 0, errNoSession
 	}
 	b, err := json.Marshal(rec)
+	return b, ttl, err
+}
+
+// createRecord stores a new session's record; its id must be new.
+func (s *Server) createRecord(ctx context.Context, rec *record) error {
+	b, ttl, err := s.encodeRecord(rec)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.Set(ctx, recordKey(rec.ID), b, ttl)
+	ok, err := s.cfg.Store.SetNew(ctx, recordKey(rec.ID), b, ttl)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("session record: id already in use")
+	}
+	rec.raw = b
+	return nil
+}
+
+// updateRecord writes rec over the record it was read as, and fails with
+// errNoSession when the session has ended meanwhile (or the record was
+// rewritten since it was read: the caller reads it again).
+func (s *Server) updateRecord(ctx context.Context, rec *record) error {
+	b, ttl, err := s.encodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	ok, err := s.cfg.Store.CompareAndSwap(ctx, recordKey(rec.ID), rec.raw, b, ttl)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNoSession
+	}
+	rec.raw = b
+	return nil
 }
 
 // startSession makes a new session for a finished login: a fresh session
@@ -116,7 +167,7 @@ func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record,
 		Created:  now,
 		Expires:  now.Add(s.cfg.SessionLifetime),
 	}
-	if err := s.saveRecord(ctx, rec); err != nil {
+	if err := s.createRecord(ctx, rec); err != nil {
 		return nil, err
 	}
 	if err := s.indexSession(ctx, rec); err != nil {
@@ -149,73 +200,6 @@ func (s *Server) current(ctx context.Context, force bool) (*record, error) {
 		s.sessions.Destroy(ctx)
 	}
 	return rec, err
-}
-
-// errRefreshFailed: the refresh step failed; the session has ended.
-var errRefreshFailed = errors.New("refresh failed")
-
-// errCannotRefresh: a forced refresh of a session that has nothing to
-// refresh with (no refresh step, or the IdP gave no refresh token). The
-// session stays.
-var errCannotRefresh = errors.New("this session cannot be refreshed: its strategy has no refresh step or the identity provider gave no refresh token")
-
-// refreshIfDue runs the strategy's refresh step when the access token has
-// expired (within RefreshSkew), or when forced. However many requests of
-// one session arrive together, in this process or on others sharing the
-// Store, one refresh runs: singleflight joins this process's requests, and
-// the Store's lock orders the processes; whoever gets the lock next reads
-// the record again and finds it already refreshed.
-func (s *Server) refreshIfDue(ctx context.Context, st *engine.Strategy, rec *record, force bool) (*record, error) {
-	if !force && !rec.Tokens.Expired(s.cfg.Now(), s.cfg.RefreshSkew) {
-		return rec, nil
-	}
-	if !st.CanRefresh() || rec.Tokens.RefreshToken == "" {
-		if force {
-			return rec, errCannotRefresh
-		}
-		// Nothing to refresh with: the identity was verified at login and the
-		// session lasts its lifetime; the expired access token is just stale.
-		return rec, nil
-	}
-	seen := rec.Tokens.AccessToken
-	v, err, _ := s.flight.Do(rec.ID, func() (any, error) {
-		// Detached from the request, so that one client going away does not
-		// fail the refresh the others wait for.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		unlock, err := s.cfg.Store.Lock(fctx, "refresh:"+rec.ID, 30*time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("refresh lock: %w", err)
-		}
-		defer unlock()
-		cur, err := s.loadRecord(fctx, rec.ID)
-		if err != nil {
-			return nil, err
-		}
-		if cur.Tokens.AccessToken != seen {
-			return cur, nil // refreshed meanwhile, here or on another instance
-		}
-		start := time.Now()
-		toks, err := st.Refresh(fctx, cur.Tokens)
-		if err != nil {
-			s.dropRecord(fctx, cur)
-			s.cfg.Observer.Refresh(cur.Strategy, "failed")
-			s.log.Warn("refresh failed; session ended", "strategy", cur.Strategy, "outcome", "refresh_failed",
-				"latency", time.Since(start), "error", err.Error())
-			return nil, fmt.Errorf("%w: %w", errRefreshFailed, err)
-		}
-		cur.Tokens = toks
-		if err := s.saveRecord(fctx, cur); err != nil {
-			return nil, err
-		}
-		s.cfg.Observer.Refresh(cur.Strategy, "ok")
-		s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
-		return cur, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*record), nil
 }
 
 // endSession ends the request's session: record deleted, cookie session

@@ -24,13 +24,14 @@ func hashKey(v string) string {
 // indexSession records a new session under its IdP session and user, so
 // that a back-channel logout received by any instance finds it.
 func (s *Server) indexSession(ctx context.Context, rec *record) error {
+	now := s.cfg.Now()
 	if rec.IdPSID != "" {
-		if err := s.cfg.Store.AddMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID, s.cfg.SessionLifetime); err != nil {
+		if err := s.cfg.Store.AddMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID, now, rec.Expires); err != nil {
 			return err
 		}
 	}
 	if rec.Subject != "" {
-		return s.cfg.Store.AddMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID, s.cfg.SessionLifetime)
+		return s.cfg.Store.AddMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID, now, rec.Expires)
 	}
 	return nil
 }
@@ -53,7 +54,7 @@ func (s *Server) endSessionsOf(ctx context.Context, strategy string, lt *engine.
 	if lt.SessionID != "" {
 		key = sidIndexKey(strategy, lt.SessionID)
 	}
-	ids, err := s.cfg.Store.Members(ctx, key)
+	ids, err := s.cfg.Store.Members(ctx, key, s.cfg.Now())
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +28,19 @@ func (s *Server) forceRefresh(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 	if errors.Is(err, errCannotRefresh) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
+	var soon *refreshTooSoonError
+	if errors.As(err, &soon) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(soon.retryAfter.Seconds()+0.999)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": soon.Error()})
+		return
+	}
+	if errors.Is(err, errRefreshUnavailable) {
+		ref := newRef()
+		s.log.Warn("forced refresh unavailable", "ref", ref, "error", err.Error())
+		w.Header().Set("Retry-After", strconv.Itoa(int(refreshBackoffFirst/time.Second)))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errRefreshUnavailable.Error(), "ref": ref})
 		return
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ type memEntry struct {
 }
 
 type memSet struct {
-	members map[string]struct{}
+	members map[string]time.Time // member → until
 	expiry  time.Time
 }
 
@@ -124,6 +125,18 @@ func (m *Memory) SetNew(_ context.Context, key string, value []byte, ttl time.Du
 	return true, nil
 }
 
+// CompareAndSwap implements Store.
+func (m *Memory) CompareAndSwap(_ context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, err := m.get(key)
+	if err != nil || !bytes.Equal(cur, old) {
+		return false, nil
+	}
+	m.entries[key] = memEntry{value: append([]byte(nil), value...), expiry: m.now().Add(ttl)}
+	return true, nil
+}
+
 // set returns the live set named key, or nil.
 func (m *Memory) set(key string) *memSet {
 	st, ok := m.sets[key]
@@ -138,23 +151,28 @@ func (m *Memory) set(key string) *memSet {
 }
 
 // AddMember implements Store.
-func (m *Memory) AddMember(_ context.Context, key, member string, ttl time.Duration) error {
+func (m *Memory) AddMember(_ context.Context, key, member string, now, until time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.set(key)
 	if st == nil {
-		st = &memSet{members: map[string]struct{}{}}
+		st = &memSet{members: map[string]time.Time{}}
 		m.sets[key] = st
 	}
-	st.members[member] = struct{}{}
-	if exp := m.now().Add(ttl); exp.After(st.expiry) {
+	for k, u := range st.members {
+		if !now.Before(u) {
+			delete(st.members, k)
+		}
+	}
+	st.members[member] = until
+	if exp := m.now().Add(until.Sub(now)); exp.After(st.expiry) {
 		st.expiry = exp
 	}
 	return nil
 }
 
 // Members implements Store.
-func (m *Memory) Members(_ context.Context, key string) ([]string, error) {
+func (m *Memory) Members(_ context.Context, key string, now time.Time) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.set(key)
@@ -162,8 +180,10 @@ func (m *Memory) Members(_ context.Context, key string) ([]string, error) {
 		return nil, nil
 	}
 	out := make([]string, 0, len(st.members))
-	for k := range st.members {
-		out = append(out, k)
+	for k, u := range st.members {
+		if now.Before(u) {
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }
@@ -182,8 +202,8 @@ func (m *Memory) RemoveMember(_ context.Context, key, member string) error {
 }
 
 // Lock implements Store. In one process a holder cannot die without its
-// process, so ttl is not needed and ignored.
-func (m *Memory) Lock(ctx context.Context, key string, _ time.Duration) (func(), error) {
+// process, so the lock needs no expiry.
+func (m *Memory) Lock(ctx context.Context, key string) (func(), error) {
 	for {
 		m.mu.Lock()
 		held, busy := m.locks[key]
