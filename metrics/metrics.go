@@ -44,7 +44,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"strategy", "step", "outcome"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "authflow", Name: "refreshes_total",
-			Help: "Access-token refreshes by strategy and outcome (ok, failed).",
+			Help: "Access-token refreshes by strategy and outcome (ok; failed: refused, the session ended; unavailable: a transient failure, the session kept).",
 		}, []string{"strategy", "outcome"}),
 		verifies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "authflow", Name: "verify_total",
