@@ -124,4 +124,5 @@ func Stop() {
 	if started != nil && started.Process != nil {
 		started.Process.Kill()
 	}
+	stopTopologies()
 }
