@@ -79,7 +79,7 @@ func TestMetricsObserveServer(t *testing.T) {
 # TYPE authflow_logins_total counter
 authflow_logins_total{outcome="ok",strategy="dev"} 1
 authflow_logins_total{outcome="state_mismatch",strategy="dev"} 1
-# HELP authflow_refreshes_total Access-token refreshes by strategy and outcome (ok, failed).
+# HELP authflow_refreshes_total Access-token refreshes by strategy and outcome (ok; failed: refused, the session ended; unavailable: a transient failure, the session kept).
 # TYPE authflow_refreshes_total counter
 authflow_refreshes_total{outcome="ok",strategy="dev"} 1
 # HELP authflow_verify_total Forward-auth /auth/verify answers by outcome (ok, unauthenticated, forbidden, error).

@@ -175,18 +175,51 @@ func startCluster() (string, error) {
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("redis-cli --cluster create: %v: %s", err, out)
 	}
-	c := redis.NewClient(&redis.Options{Addr: addrs[0]})
+	// Every node must agree the cluster is up, and a cluster client must be
+	// able to write to each node's slots.
+	for _, a := range addrs {
+		if err := waitClusterOK(a); err != nil {
+			return "", err
+		}
+	}
+	u := fmt.Sprintf("redis://%s?addr=%s&addr=%s", addrs[0], addrs[1], addrs[2])
+	co, err := redis.ParseClusterURL(u)
+	if err != nil {
+		return "", err
+	}
+	cc := redis.NewClusterClient(co)
+	defer cc.Close()
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = nil
+		for _, k := range []string{"a", "b", "c", "d", "e", "f"} { // slots on every node
+			if err = cc.Set(ctx, "testredis-probe-"+k, "1", time.Second).Err(); err != nil {
+				break
+			}
+		}
+		cancel()
+		if err == nil {
+			return u, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("the cluster at %v did not reach cluster_state:ok", addrs)
+}
+
+// waitClusterOK waits until the node at addr reports cluster_state:ok.
+func waitClusterOK(addr string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
 	for i := 0; i < 200; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		info, err := c.ClusterInfo(ctx).Result()
 		cancel()
 		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			return fmt.Sprintf("redis://%s?addr=%s&addr=%s", addrs[0], addrs[1], addrs[2]), nil
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return "", fmt.Errorf("the cluster at %v did not reach cluster_state:ok", addrs)
+	return fmt.Errorf("the cluster node at %s did not reach cluster_state:ok", addr)
 }
 
 // stopTopologies ends every process this file started and removes their
