@@ -16,7 +16,8 @@ deps:
 	$(GO) mod download
 	./scripts/test-deps.sh
 
-## test: everything CI runs: lint, unit tests with -race, a short run of each fuzz target.
+## test: everything CI runs: lint, unit tests with -race (load tests included), a short run of each fuzz target.
+test: export AUTHFLOW_LOAD_TEST := 1
 test: deps lint race fuzz
 
 unit:

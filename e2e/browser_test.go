@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -22,18 +23,37 @@ import (
 // button back to the home page, after which the protected page asks for a
 // sign-in again. Then the same with the public-client strategy. Each step
 // leaves a screenshot.
+//
+// Over https the same walk checks that a real browser accepts authflow's
+// Secure cookies with their __Host- names (it drops a __Host- cookie that
+// breaks the prefix's rules, and the login would fail).
 func TestBrowserDemo(t *testing.T) {
 	bin := chromium.need(t)
-	shots := screenshotDir(t)
+	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t)) })
+	t.Run("https", func(t *testing.T) { browserDemo(t, bin, true, t.TempDir()) })
+}
 
+func browserDemo(t *testing.T, bin string, tls bool, shots string) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	d, err := demo.New(demo.Options{BaseURI: base})
+	// Over https the demo's engine calls its own IdP on srv: it must trust
+	// srv's certificate, which exists once srv starts.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return srv.Client().Transport.RoundTrip(r)
+	})}
+	if tls {
+		base = "https://" + srv.Listener.Addr().String()
+	}
+	d, err := demo.New(demo.Options{BaseURI: base, HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = d
-	srv.Start()
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(d.Close)
 	t.Cleanup(srv.Close)
 
@@ -57,6 +77,8 @@ func TestBrowserDemo(t *testing.T) {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
+		// httptest's self-signed certificate, over https.
+		chromedp.Flag("ignore-certificate-errors", tls),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1024, 768),
 		chromedp.CombinedOutput(&browserLog),
@@ -210,6 +232,12 @@ func TestBrowserDemo(t *testing.T) {
 
 	checkScreenshots(t, shots, step)
 }
+
+// roundTripFunc is a func as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // screenshotDir returns $AUTHFLOW_SCREENSHOTS, else authflow-screenshots in
 // the temporary directory, created, and says where it is also without -v.

@@ -54,7 +54,7 @@ func benchLogin(b *testing.B, s *Server) *http.Cookie {
 	rec := httptest.NewRecorder()
 	login.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == "authflow_session" {
+		if c.Name == "__Host-authflow_session" {
 			return c
 		}
 	}

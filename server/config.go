@@ -36,9 +36,12 @@ type Config struct {
 	// IdleTimeout ends a session unused for this long. Default 0: none.
 	IdleTimeout time.Duration
 	// CookieName names the session cookie. Default "authflow_session".
+	// Unless InsecureCookies is set, the browser sees it with the __Host-
+	// prefix ("__Host-authflow_session"), as every authflow cookie.
 	CookieName string
-	// InsecureCookies drops the Secure attribute, for plain-http development
-	// only (the cookie.secure=false setting).
+	// InsecureCookies drops the Secure attribute and the __Host- cookie-name
+	// prefix, for plain-http development only (the cookie.secure=false
+	// setting).
 	InsecureCookies bool
 	// RefreshSkew refreshes an access token this long before it expires
 	// (a token that lives shorter than twice this, when half its life is
@@ -50,6 +53,11 @@ type Config struct {
 	// LoginTimeout bounds the time between the redirect to the IdP and the
 	// callback. Default 10m.
 	LoginTimeout time.Duration
+	// LoginKey, 32 bytes, is the AES-256-GCM key that seals pending logins
+	// into their login cookies. Every instance that shares a Store must
+	// share it. Default: a random key minted once in the Store (under
+	// "login-key", rotated every 30 days) and read by every instance.
+	LoginKey []byte
 
 	// Logger receives structured logs; never a token or secret. Default
 	// slog.Default().
@@ -98,6 +106,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.LoginTimeout <= 0 {
 		c.LoginTimeout = 10 * time.Minute
+	}
+	if n := len(c.LoginKey); n != 0 && n != 32 {
+		return fmt.Errorf("server: Config.LoginKey has %d bytes, want 32 (or none)", n)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

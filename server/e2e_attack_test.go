@@ -215,7 +215,7 @@ func atkSessionOf(t *testing.T, br *Browser, sub string) {
 // session cookie value v.
 func atkBrowserWithSession(b *Bench, v string) *Browser {
 	br := b.NewBrowser()
-	br.SetCookie("authflow_session", v)
+	br.SetCookie(rsCookieName, v)
 	return br
 }
 
@@ -324,32 +324,42 @@ func TestAttackStateMismatch(t *testing.T) {
 
 // TestAttackReplayedCallback: a callback URL that has served its login is
 // refused on the state alone — the code is not sent to the IdP again — in
-// any browser, and the replay does not touch the existing session.
+// any browser, even one holding the login's cookie (copied before the
+// callback cleared it): the state is spent in the Store. The replay does
+// not touch the existing session.
 func TestAttackReplayedCallback(t *testing.T) {
 	b := newBench(t, benchOptions{})
 	victim := b.NewBrowser()
 	cb := victim.SignIn(victim.StartLogin("dev", ""), ada)
+	logins := atkLoginCookies(victim)
+	if len(logins) != 1 {
+		t.Fatalf("login cookies before the callback: %v, want 1", logins)
+	}
 	if p := victim.Get(cb); p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
 		t.Fatalf("login: %d to %q", p.Status, p.Location)
 	}
-	token := victim.Cookie("authflow_session")
-	binding := victim.Cookie("authflow_login")
-	if token == "" || binding == "" {
-		t.Fatalf("after login: session cookie %q, binding cookie %q", token, binding)
+	token := victim.Cookie(rsCookieName)
+	if token == "" {
+		t.Fatalf("after login: no session cookie")
+	}
+	if left := atkLoginCookies(victim); len(left) != 0 {
+		t.Errorf("login cookies left after the callback: %v", left)
+	}
+	withLogin := func(br *Browser) *Browser {
+		br.SetCookie(logins[0].Name, logins[0].Value)
+		return br
 	}
 	tests := []struct {
 		name    string
 		browser func() *Browser
 		// wantSub: the session the browser must still have ("" for none).
 		wantSub string
+		cause   string
 	}{
-		{"fresh browser", b.NewBrowser, ""},
-		{"fresh browser with the victim's binding cookie", func() *Browser {
-			br := b.NewBrowser()
-			br.SetCookie("authflow_login", binding)
-			return br
-		}, ""},
-		{"same browser", func() *Browser { return victim }, ada.ID},
+		{"fresh browser", b.NewBrowser, "", "no login cookie"},
+		{"fresh browser with the victim's login cookie", func() *Browser { return withLogin(b.NewBrowser()) }, "", "already completed"},
+		{"same browser", func() *Browser { return victim }, ada.ID, "no login cookie"},
+		{"same browser with its login cookie put back", func() *Browser { return withLogin(victim) }, ada.ID, "already completed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,7 +368,8 @@ func TestAttackReplayedCallback(t *testing.T) {
 			p := br.Get(cb)
 			e := atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
 			atkCause(t, e, "no pending login")
-			if atkCookie(p, "authflow_session") != nil {
+			atkCause(t, e, tt.cause)
+			if atkCookie(p, rsCookieName) != nil {
 				t.Errorf("the replay set a session cookie: %v", p.Header["Set-Cookie"])
 			}
 			if d := atkGrants(b) - before; d != 0 {
@@ -368,7 +379,7 @@ func TestAttackReplayedCallback(t *testing.T) {
 				atkNoSession(t, br)
 			} else {
 				atkSessionOf(t, br, tt.wantSub)
-				if v := br.Cookie("authflow_session"); v != token {
+				if v := br.Cookie(rsCookieName); v != token {
 					t.Errorf("the replay changed the session cookie")
 				}
 			}
@@ -380,54 +391,55 @@ func TestAttackReplayedCallback(t *testing.T) {
 
 // TestAttackLoginCSRF: a callback URL carried from the browser that started
 // the login (an attacker signed in as bob) to another one (the victim) is
-// refused there: the binding cookie does not match. The pending login is
-// taken before the binding is checked, so the URL is spent: the first
-// browser cannot use it afterwards either.
+// refused there: the victim holds no login cookie of that state that the
+// server minted. The refused callback uses nothing up: the browser that
+// started the login still completes it.
 func TestAttackLoginCSRF(t *testing.T) {
 	b := newBench(t, benchOptions{})
 	tests := []struct {
 		name string
-		// prepare gives the victim's browser its cookies.
-		prepare func(t *testing.T, victim *Browser)
+		// prepare gives the victim's browser its cookies, after the
+		// attacker started its login.
+		prepare func(t *testing.T, attacker, victim *Browser)
+		cause   string
 	}{
-		{"no binding cookie", func(*testing.T, *Browser) {}},
-		{"its own binding cookie", func(t *testing.T, victim *Browser) {
+		{"no login cookie", func(*testing.T, *Browser, *Browser) {}, "another browser"},
+		{"a login cookie of its own", func(t *testing.T, _, victim *Browser) {
 			victim.StartLogin("dev", "") // a login of its own, never completed
-			if victim.Cookie("authflow_login") == "" {
-				t.Fatal("no binding cookie after /auth/dev/login")
+			if len(atkLoginCookies(victim)) == 0 {
+				t.Fatal("no login cookie after /auth/dev/login")
 			}
-		}},
-		{"a forged binding cookie", func(t *testing.T, victim *Browser) {
-			victim.SetCookie("authflow_login", atkRandom())
-		}},
+		}, "another browser"},
+		{"a forged login cookie under the state's name", func(t *testing.T, attacker, victim *Browser) {
+			for _, c := range atkLoginCookies(attacker) {
+				victim.SetCookie(c.Name, atkRandom())
+			}
+		}, "login cookie was not minted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			attacker, victim := b.NewBrowser(), b.NewBrowser()
-			tt.prepare(t, victim)
 			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), bob)
-			if victim.Cookie("authflow_login") == attacker.Cookie("authflow_login") {
-				t.Fatal("both browsers hold the same binding cookie")
-			}
+			tt.prepare(t, attacker, victim)
 			before := atkGrants(b)
 
 			p := victim.Get(cb)
 			e := atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
-			atkCause(t, e, "another browser")
+			atkCause(t, e, tt.cause)
 			atkNoSession(t, victim)
 			if d := atkGrants(b) - before; d != 0 {
 				t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
 			}
 			b.assertNoSecrets("page", p.Body)
 
-			// State is taken once: the attacker's own browser cannot use the
-			// URL now.
+			// Nothing was used up: the attacker's own browser completes its
+			// own login.
 			p = attacker.Get(cb)
-			atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
-			atkNoSession(t, attacker)
-			if d := atkGrants(b) - before; d != 0 {
-				t.Errorf("the code was sent to the IdP (%d token requests)", d)
+			if p.Status != http.StatusFound || p.Location != b.URL+"/app/attacker" {
+				t.Errorf("the attacker's own callback after the refused one: %d to %q; %.300s", p.Status, p.Location, p.Body)
 			}
+			atkSessionOf(t, attacker, bob.ID)
+			atkNoSession(t, victim)
 		})
 	}
 	b.assertNoSecrets("logs", b.Logs.String())
@@ -676,9 +688,9 @@ func TestReturnToOpenRedirect(t *testing.T) {
 	b.assertNoSecrets("logs", b.Logs.String())
 }
 
-// TestParallelTabs: one browser starts three logins in three tabs and
-// completes them in reverse order; each lands on its own return_to, and the
-// session is the last completed login's.
+// TestParallelTabs: one browser starts three logins in three tabs (one
+// login cookie each) and completes them in reverse order; each lands on
+// its own return_to, and the session is the last completed login's.
 func TestParallelTabs(t *testing.T) {
 	b := newBench(t, benchOptions{})
 	br := b.NewBrowser()
@@ -695,16 +707,20 @@ func TestParallelTabs(t *testing.T) {
 		}
 		callbacks = append(callbacks, br.SignIn(authz, who))
 	}
-	binding := br.Cookie("authflow_login")
+	pending := atkLoginCookies(br)
+	if len(pending) != len(callbacks) {
+		t.Fatalf("login cookies: %v, want one per tab", pending)
+	}
 	var tokens []string
 	for i := len(callbacks) - 1; i >= 0; i-- {
 		p := br.Get(callbacks[i])
 		if want := fmt.Sprintf("%s/app/tab%d", b.URL, i); p.Status != http.StatusFound || p.Location != want {
 			t.Errorf("tab %d: %d to %q, want 302 to %q; body %.300s", i, p.Status, p.Location, want, p.Body)
 		}
-		tokens = append(tokens, br.Cookie("authflow_session"))
-		if br.Cookie("authflow_login") != binding {
-			t.Errorf("tab %d: the binding cookie changed", i)
+		tokens = append(tokens, br.Cookie(rsCookieName))
+		// Its own login cookie is gone; the other tabs' stay.
+		if left := atkLoginCookies(br); len(left) != i {
+			t.Errorf("tab %d: %d login cookies left, want %d", i, len(left), i)
 		}
 	}
 	// tab 0 (bob, dev) completed last.
@@ -726,9 +742,11 @@ func TestParallelTabs(t *testing.T) {
 	b.assertNoSecrets("logs", b.Logs.String())
 }
 
-// TestCookieAttributes: the binding and session cookies are HttpOnly,
-// Secure, SameSite=Lax, Path=/; the session token is renewed at each login;
-// InsecureCookies drops Secure only.
+// TestCookieAttributes: the login and session cookies are HttpOnly,
+// Secure, SameSite=Lax, Path=/, host-only, and named with the __Host-
+// prefix (which requires those); a login cookie lives for the login
+// timeout and is cleared by its callback; the session token is renewed at
+// each login; InsecureCookies drops Secure and the prefix only.
 func TestCookieAttributes(t *testing.T) {
 	check := func(t *testing.T, c *http.Cookie, name string, secure bool) {
 		t.Helper()
@@ -744,10 +762,31 @@ func TestCookieAttributes(t *testing.T) {
 			t.Errorf("cookie %s: value %q is short", name, c.Value)
 		}
 	}
+	// loginCookie returns the one login cookie p sets, named prefix + a
+	// suffix.
+	loginCookie := func(t *testing.T, p *Page, prefix string) *http.Cookie {
+		t.Helper()
+		var found []*http.Cookie
+		for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+			if strings.Contains(c.Name, "authflow_login") {
+				found = append(found, c)
+			}
+		}
+		if len(found) != 1 || !strings.HasPrefix(found[0].Name, prefix) || len(found[0].Name) == len(prefix) {
+			t.Errorf("login cookies set: %v, want one named %s…", p.Header.Values("Set-Cookie"), prefix)
+			return nil
+		}
+		return found[0]
+	}
 	for _, tt := range []struct {
-		name   string
-		secure bool
-	}{{"secure", true}, {"insecure", false}} {
+		name    string
+		secure  bool
+		session string // the session cookie's name
+		login   string // the login cookies' name prefix
+	}{
+		{"secure", true, rsCookieName, "__Host-authflow_login_"},
+		{"insecure", false, "authflow_session", "authflow_login_"},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBench(t, benchOptions{Config: func(c *server.Config) { c.InsecureCookies = !tt.secure }})
 			br := b.NewBrowser()
@@ -756,33 +795,42 @@ func TestCookieAttributes(t *testing.T) {
 			if p.Status != http.StatusFound {
 				t.Fatalf("/auth/dev/login: %d", p.Status)
 			}
-			bind := atkCookie(p, "authflow_login")
-			check(t, bind, "authflow_login", tt.secure)
-			if bind != nil && bind.MaxAge <= 0 {
-				t.Errorf("binding cookie without Max-Age: %s", bind.Raw)
+			bind := loginCookie(t, p, tt.login)
+			if bind != nil {
+				check(t, bind, bind.Name, tt.secure)
+				if bind.MaxAge != 600 {
+					t.Errorf("login cookie Max-Age %d, want 600 (the login timeout): %s", bind.MaxAge, bind.Raw)
+				}
 			}
 
 			p = br.Get(br.SignIn(p.Location, ada))
 			if p.Status != http.StatusFound {
 				t.Fatalf("callback: %d %.300s", p.Status, p.Body)
 			}
-			sess := atkCookie(p, "authflow_session")
-			check(t, sess, "authflow_session", tt.secure)
+			if bind != nil {
+				if c := atkCookie(p, bind.Name); c == nil || c.MaxAge >= 0 {
+					t.Errorf("the callback does not clear its login cookie %s: %v", bind.Name, p.Header.Values("Set-Cookie"))
+				}
+			}
+			sess := atkCookie(p, tt.session)
+			check(t, sess, tt.session, tt.secure)
 			atkSessionOf(t, br, ada.ID)
 
 			// A second login renews the token; the first one is dead.
-			first := br.Cookie("authflow_session")
+			first := br.Cookie(tt.session)
 			p = br.Login("dev", bob, "")
 			if p.Status != http.StatusFound {
 				t.Fatalf("second login: %d", p.Status)
 			}
-			check(t, atkCookie(p, "authflow_session"), "authflow_session", tt.secure)
-			second := br.Cookie("authflow_session")
+			check(t, atkCookie(p, tt.session), tt.session, tt.secure)
+			second := br.Cookie(tt.session)
 			if second == "" || second == first {
 				t.Errorf("the session token was not renewed at login: %q then %q", first, second)
 			}
 			atkSessionOf(t, br, bob.ID)
-			atkNoSession(t, atkBrowserWithSession(b, first))
+			old := b.NewBrowser()
+			old.SetCookie(tt.session, first)
+			atkNoSession(t, old)
 			b.assertNoSecrets("logs", b.Logs.String())
 		})
 	}
@@ -796,9 +844,9 @@ func TestAttackSessionFixation(t *testing.T) {
 	t.Run("made-up value", func(t *testing.T) {
 		planted := atkRandom()
 		victim := b.NewBrowser()
-		victim.SetCookie("authflow_session", planted)
+		victim.SetCookie(rsCookieName, planted)
 		victim.MustLogin("dev", ada)
-		if v := victim.Cookie("authflow_session"); v == "" || v == planted {
+		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
 		atkSessionOf(t, victim, ada.ID)
@@ -807,11 +855,11 @@ func TestAttackSessionFixation(t *testing.T) {
 	t.Run("attacker's live session", func(t *testing.T) {
 		attacker := b.NewBrowser()
 		attacker.MustLogin("dev", bob)
-		planted := attacker.Cookie("authflow_session")
+		planted := attacker.Cookie(rsCookieName)
 		victim := atkBrowserWithSession(b, planted)
 		atkSessionOf(t, victim, bob.ID) // the plant works...
 		victim.MustLogin("dev", ada)
-		if v := victim.Cookie("authflow_session"); v == "" || v == planted {
+		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
 		atkSessionOf(t, victim, ada.ID)

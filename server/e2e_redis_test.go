@@ -191,28 +191,38 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 }
 
 // TestRedisLoginAcrossInstances: a login started on instance 0 finishes on
-// instance 1 (the pending login is in Redis), once only.
+// instance 1 (the pending login is in the browser's login cookie, sealed
+// with the key both read from Redis), once only: the spent state is in
+// Redis, so a replay on instance 0, login cookie and all, is refused.
 func TestRedisLoginAcrossInstances(t *testing.T) {
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
 	back := br.SignIn(br.StartLogin("dev", "/app/after"), ada)
-	if keys := rsKeys(t, rc, prefix+"login:*"); len(keys) != 1 {
-		t.Fatalf("pending logins in Redis: %q, want 1", keys)
+	if keys := rsKeys(t, rc, prefix+"login:*"); len(keys) != 0 {
+		t.Errorf("pending logins in Redis: %q, want none (they are in the cookie)", keys)
+	}
+	logins := atkLoginCookies(br)
+	if len(logins) != 1 {
+		t.Fatalf("login cookies: %v, want 1", logins)
 	}
 	b.Route(1)
 	p := br.Get(back)
 	if p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
 		t.Fatalf("callback on instance 1: %d to %q; %s", p.Status, p.Location, p.Body)
 	}
-	if keys := rsKeys(t, rc, prefix+"login:*"); len(keys) != 0 {
-		t.Errorf("pending logins left after the callback: %q", keys)
+	if keys := rsKeys(t, rc, prefix+"login-spent:*"); len(keys) != 1 {
+		t.Errorf("spent states in Redis after the callback: %q, want 1", keys)
+	} else if ttl := rc.TTL(t.Context(), keys[0]).Val(); ttl <= 0 || ttl > 10*time.Minute {
+		t.Errorf("the spent state lives %v, want at most the login timeout", ttl)
 	}
 	b.Route(0)
 	if status, s := br.Session(); status != http.StatusOK || s["strategy"] != "dev" {
 		t.Errorf("/auth/session on instance 0: %d %v", status, s)
 	}
-	// The pending login was taken: replaying the callback on instance 0 fails.
+	// The state was spent: replaying the callback on instance 0, with the
+	// login cookie put back, fails.
+	br.SetCookie(logins[0].Name, logins[0].Value)
 	if p := br.Get(back); p.Status != http.StatusBadRequest {
 		t.Errorf("replayed callback on instance 0: %d, want 400", p.Status)
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// rsCookieName is the bench's session cookie (Config's default).
-const rsCookieName = "authflow_session"
+// rsCookieName is the bench's session cookie: Config's default name with
+// the __Host- prefix (the bench serves TLS, so cookies are Secure).
+const rsCookieName = "__Host-authflow_session"
 
 // rsRefreshToken returns the refresh token of the IdP's newest token
 // answer; it fails the test when there is none.

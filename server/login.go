@@ -1,10 +1,7 @@
 package server
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,33 +9,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/engine"
-	"github.com/authflow/authflow/store"
 )
-
-// bindingCookie ties pending logins to the browser that started them, so
-// that a callback URL carried to another browser (login CSRF, a leaked
-// link) finds no login. One value serves every tab: parallel logins are
-// told apart by their state.
-const bindingCookie = "authflow_login"
-
-// pendingLogin is a login between the redirect and the callback, kept in
-// the Store under "login:" + State for LoginTimeout and taken once.
-type pendingLogin struct {
-	Strategy     string    `json:"strategy"`
-	State        string    `json:"state"`
-	Nonce        string    `json:"nonce,omitempty"`
-	CodeVerifier string    `json:"code_verifier,omitempty"`
-	ReturnTo     string    `json:"return_to,omitempty"`
-	Binding      string    `json:"binding"` // SHA-256 of the binding cookie
-	Started      time.Time `json:"started"`
-}
-
-func loginKey(state string) string { return "login:" + state }
-
-func bindingHash(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
 
 // chooser serves GET /auth/login: the strategy list, or a redirect when
 // there is only one.
@@ -60,8 +31,9 @@ func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "chooser", map[string]any{"Strategies": items})
 }
 
-// startLogin serves GET /auth/{strategy}/login: it records a pending login
-// (state, nonce, PKCE verifier, return_to) and redirects to the IdP.
+// startLogin serves GET /auth/{strategy}/login: it seals a pending login
+// (state, nonce, PKCE verifier, return_to) into a login cookie of its own
+// and redirects to the IdP. Nothing is stored server-side.
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("strategy")
 	st := s.Engine().Strategy(name)
@@ -69,32 +41,33 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	binding := ""
-	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) >= 32 {
-		binding = c.Value
-	} else {
-		binding = newID()
+	aeads, _, err := s.loginAEADs(r.Context(), loginKeyRecheck)
+	if err != nil {
+		s.fail(w, r, name, err)
+		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: bindingCookie, Value: binding, Path: "/", MaxAge: int(s.cfg.LoginTimeout / time.Second),
-		HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteLaxMode,
-	})
 	l := st.NewLogin()
 	p := pendingLogin{
 		Strategy: name, State: l.State, Nonce: l.Nonce, CodeVerifier: l.CodeVerifier,
-		ReturnTo: s.returnTo(returnToParam(r)),
-		Binding:  bindingHash(binding), Started: s.cfg.Now(),
+		ReturnTo: s.returnTo(returnToParam(r)), Started: s.cfg.Now().UnixMilli(),
+	}
+	if len(p.ReturnTo) > maxReturnTo { // escaping made it longer
+		s.log.Info("return_to dropped: longer than 2048 bytes", "strategy", name)
+		p.ReturnTo = ""
 	}
 	target, err := st.AuthCodeURL(l)
 	if err != nil {
 		s.fail(w, r, name, err)
 		return
 	}
-	b, _ := json.Marshal(p)
-	if err := s.cfg.Store.Set(r.Context(), loginKey(l.State), b, s.cfg.LoginTimeout); err != nil {
+	v, err := seal(aeads[0], &p)
+	if err != nil {
 		s.fail(w, r, name, err)
 		return
 	}
+	cookie := s.loginCookie(s.loginCookieName(l.State), v)
+	s.pruneLoginCookies(w, r, aeads, len(cookie.Name)+len(v)+2)
+	http.SetCookie(w, cookie)
 	s.log.Info("login started", "strategy", name)
 	http.Redirect(w, r, target, http.StatusFound)
 }
@@ -107,7 +80,7 @@ func (s *Server) callback(name string) http.HandlerFunc {
 		start := time.Now()
 		ctx := r.Context()
 		q := r.URL.Query()
-		p, err := s.takeLogin(r, name, q.Get("state"))
+		p, err := s.takeLogin(w, r, name, q.Get("state"))
 		if err != nil {
 			s.fail(w, r, name, err)
 			return
@@ -136,33 +109,42 @@ func (s *Server) callback(name string) http.HandlerFunc {
 	}
 }
 
-// takeLogin takes the pending login of state from the Store — so that a
-// replayed callback finds nothing — and checks that it belongs to this
-// strategy and this browser.
-func (s *Server) takeLogin(r *http.Request, name, state string) (*pendingLogin, error) {
+// takeLogin takes the pending login of state from this browser's login
+// cookie and spends its state in the Store, so that a replayed callback
+// finds it used; then it checks that the login belongs to this strategy.
+// A browser without the cookie (another browser) uses nothing up; one
+// with it uses the login up, whatever happens next.
+func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, name, state string) (*pendingLogin, error) {
 	if state == "" {
 		return nil, errLoginUnknown
 	}
-	b, err := s.cfg.Store.Take(r.Context(), loginKey(state))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLoginUnknown
+	ctx := r.Context()
+	cname := s.loginCookieName(state)
+	c, err := r.Cookie(cname)
+	if err != nil {
+		return nil, errors.Join(errLoginUnknown, errors.New("no login cookie for this state: the login was started in another browser, completed already, or is older than the login timeout"))
 	}
+	p, ok, err := s.openLogin(ctx, c.Value)
+	if err != nil {
+		return nil, fmt.Errorf("pending login: %w", err) // no key: a 500, not "expired"
+	}
+	http.SetCookie(w, s.loginCookie(cname, ""))
+	if !ok || subtle.ConstantTimeCompare([]byte(p.State), []byte(state)) != 1 {
+		return nil, errors.Join(errLoginUnknown, errors.New("the login cookie was not minted by this server for this state (forged, altered, or from an older key)"))
+	}
+	left := s.cfg.LoginTimeout - s.cfg.Now().Sub(p.started())
+	if left <= 0 {
+		return nil, errors.Join(errLoginUnknown, errors.New("the login took longer than the login timeout"))
+	}
+	fresh, err := s.cfg.Store.SetNew(ctx, spentKey(state), []byte{1}, max(left, time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("pending login: %w", err) // the store failed: a 500, not "expired"
 	}
-	var p pendingLogin
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	c, err := r.Cookie(bindingCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(bindingHash(c.Value)), []byte(p.Binding)) != 1 {
-		return nil, errors.Join(errLoginUnknown, errors.New("the login was started in another browser (binding cookie)"))
-	}
-	if s.cfg.Now().Sub(p.Started) > s.cfg.LoginTimeout {
-		return nil, errors.Join(errLoginUnknown, errors.New("the login took longer than the login timeout"))
+	if !fresh {
+		return nil, errors.Join(errLoginUnknown, errors.New("the login was already completed (a replayed callback)"))
 	}
 	if p.Strategy != name {
 		return nil, errors.Join(errLoginUnknown, errors.New("the state belongs to strategy "+p.Strategy))
 	}
-	return &p, nil
+	return p, nil
 }

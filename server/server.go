@@ -27,6 +27,7 @@ type Server struct {
 
 	routes atomic.Pointer[routes] // swapped whole by SetEngine
 	flight singleflight.Group     // one refresh per session in this process
+	logins loginKeys              // seal and open login cookies
 	hooks  sync.WaitGroup         // webhook deliveries in flight
 }
 
@@ -58,7 +59,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	sm.Codec = jsonCodec{}
 	sm.Lifetime = cfg.SessionLifetime
 	sm.IdleTimeout = cfg.IdleTimeout
-	sm.Cookie.Name = cfg.CookieName
+	sm.Cookie.Name = cookieName(cfg.CookieName, !cfg.InsecureCookies) // __Host-: Secure, Path=/, no Domain
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = !cfg.InsecureCookies
