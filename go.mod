@@ -2,6 +2,8 @@ module github.com/authflow/authflow
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
