@@ -9,7 +9,7 @@ PKGS     := ./...
 BIN      := bin/authflow
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit race fuzz bench lint vulncheck run clean deps
+.PHONY: all build test unit race fuzz bench bench-forward-auth lint vulncheck run clean deps
 
 all: lint test build
 
@@ -39,6 +39,13 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## bench-forward-auth: the forward-auth load benchmark (README "Forward-auth load benchmark"):
+## floor vs authflow /auth/verify over memory and Redis, with wrk; a few minutes by default.
+## Flags through BENCH_FLAGS, e.g. make bench-forward-auth BENCH_FLAGS='-rounds 4 -duration 5s'.
+BENCH_FLAGS ?=
+bench-forward-auth: build
+	./bench/forwardauth/run.sh -authflow $(BIN) $(BENCH_FLAGS)
 
 lint:
 	@gofmt="$$($(GO) env GOROOT)/bin/gofmt"; [ -x "$$gofmt" ] || { echo "lint: no gofmt at $$gofmt" >&2; exit 1; }; \

@@ -30,7 +30,6 @@ import (
 	"github.com/authflow/authflow/devidp"
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/server"
-	"github.com/authflow/authflow/store"
 	"github.com/authflow/authflow/strategies"
 )
 
@@ -56,8 +55,8 @@ type Options struct {
 	BaseURI string
 	// Logger receives authflow's structured logs. Default slog.Default().
 	Logger *slog.Logger
-	// Store keeps sessions and pending logins. Default: in memory.
-	Store store.Store
+	// Store keeps sessions. Default: in memory.
+	Store server.Store
 	// HTTPClient makes the engine's calls to the IdP. Default: a plain
 	// client.
 	HTTPClient *http.Client

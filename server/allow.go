@@ -52,7 +52,7 @@ func (r Rules) Empty() bool { return len(r.Groups) == 0 && len(r.Emails) == 0 &&
 // vouch for (email_verified present but not true) matches no email or
 // domain rule: anyone can type an address into an account they control.
 func (r Rules) Allows(u *User) bool {
-	if len(r.Groups) > 0 && !slices.ContainsFunc(u.Groups(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
+	if len(r.Groups) > 0 && !slices.ContainsFunc(u.groupList(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
 		return false
 	}
 	if len(r.Emails) == 0 && len(r.Domains) == 0 {

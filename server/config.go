@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/authflow/authflow/store"
 )
 
 // Config configures a Server. BaseURI is required; every other field has a
@@ -28,12 +26,17 @@ type Config struct {
 	// WebhookAttempts bounds the webhook deliveries per sign-out. Default 3.
 	WebhookAttempts int
 
-	// Store keeps pending logins, session records and locks; its Sessions
-	// backs the session cookie. Default: a new store.NewMemory().
-	Store store.Store
-	// SessionLifetime is the absolute lifetime of a session. Default 24h.
+	// Store keeps session records, the login spent-list and key, and
+	// logout-token ids, shared by every instance of a deployment:
+	// redisstore.Store for several instances. Default: a store.Memory of
+	// this Server's own, closed by Close.
+	Store Store
+	// SessionLifetime is the absolute lifetime of a session, on Now.
+	// Default 24h.
 	SessionLifetime time.Duration
-	// IdleTimeout ends a session unused for this long. Default 0: none.
+	// IdleTimeout ends a session unused for this long, on Now (use is
+	// recorded at most every tenth of it, so a session may end up to a
+	// tenth early). Default 0: none.
 	IdleTimeout time.Duration
 	// CookieName names the session cookie. Default "authflow_session".
 	// Unless InsecureCookies is set, the browser sees it with the __Host-
@@ -88,9 +91,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.WebhookAttempts <= 0 {
 		c.WebhookAttempts = 3
-	}
-	if c.Store == nil {
-		c.Store = store.NewMemory()
 	}
 	if c.SessionLifetime <= 0 {
 		c.SessionLifetime = 24 * time.Hour

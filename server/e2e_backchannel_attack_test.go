@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -27,7 +28,7 @@ import (
 // bench's clock, so that a test can move past the time the receiver asked
 // the store to remember them. Everything else is the memory store's.
 type jtiClockStore struct {
-	store.Store
+	*store.Memory
 	now func() time.Time // set once the bench exists, before any request
 
 	mu    sync.Mutex
@@ -35,10 +36,10 @@ type jtiClockStore struct {
 	ttls  []time.Duration // every ttl asked for a jti
 }
 
-// SetNew implements store.Store.
+// SetNew implements server.Store.
 func (s *jtiClockStore) SetNew(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if !strings.HasPrefix(key, "bcl-jti:") {
-		return s.Store.SetNew(ctx, key, value, ttl)
+		return s.Memory.SetNew(ctx, key, value, ttl)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,10 +63,10 @@ func (s *jtiClockStore) jtiTTLs() []time.Duration {
 func newJTIClockBench(t *testing.T) (*Bench, *jtiClockStore) {
 	t.Helper()
 	js := &jtiClockStore{until: map[string]time.Time{}}
-	b := newBench(t, benchOptions{NewStore: func(t *testing.T, _ int) store.Store {
-		m := store.NewMemory()
+	b := newBench(t, benchOptions{NewStore: func(t *testing.T, _ int) server.Store {
+		m := store.NewMemory(store.MemoryOptions{})
 		t.Cleanup(func() { m.Close() })
-		js.Store = m
+		js.Memory = m
 		return js
 	}})
 	js.now = b.Clock.Now

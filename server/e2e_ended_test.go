@@ -16,7 +16,7 @@ import (
 
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/server"
-	"github.com/authflow/authflow/store"
+	"github.com/authflow/authflow/store/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -80,13 +80,13 @@ func endedBench(t *testing.T, useRedis bool, o benchOptions) *Bench {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.NewStore = func(t *testing.T, i int) store.Store {
+		o.NewStore = func(t *testing.T, i int) server.Store {
 			if i == 0 {
-				return store.NewRedis(first, prefix)
+				return redisstore.New(first, prefix)
 			}
 			c := redis.NewClient(opts)
 			t.Cleanup(func() { c.Close() })
-			return store.NewRedis(c, prefix)
+			return redisstore.New(c, prefix)
 		}
 	}
 	return newBench(t, o)

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
 )
@@ -32,18 +31,18 @@ import (
 // entry login starts may create (once per Store, not per login).
 const flLoginKey = "login-key"
 
-// flCountingStore is a Store that remembers every key written to it
-// (Set, SetNew, and the scs sessions' Commit).
+// flCountingStore is a memory store that remembers every key written to
+// it (SetNew of bytes, and SetNewObject: a session record).
 type flCountingStore struct {
-	store.Store
+	*store.Memory
 	mu   sync.Mutex
 	keys map[string]bool
 }
 
 func newCountingStore(t *testing.T) *flCountingStore {
-	m := store.NewMemory()
+	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
-	return &flCountingStore{Store: m, keys: map[string]bool{}}
+	return &flCountingStore{Memory: m, keys: map[string]bool{}}
 }
 
 func (c *flCountingStore) note(key string) {
@@ -52,32 +51,22 @@ func (c *flCountingStore) note(key string) {
 	c.mu.Unlock()
 }
 
-// Set implements store.Store.
-func (c *flCountingStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
-	c.note(key)
-	return c.Store.Set(ctx, key, v, ttl)
-}
-
-// SetNew implements store.Store.
+// SetNew implements server.Store.
 func (c *flCountingStore) SetNew(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error) {
-	ok, err := c.Store.SetNew(ctx, key, v, ttl)
+	ok, err := c.Memory.SetNew(ctx, key, v, ttl)
 	if ok {
 		c.note(key)
 	}
 	return ok, err
 }
 
-// Sessions implements store.Store.
-func (c *flCountingStore) Sessions() scs.Store { return flCountingSessions{c.Store.Sessions(), c} }
-
-type flCountingSessions struct {
-	scs.Store
-	c *flCountingStore
-}
-
-func (s flCountingSessions) Commit(token string, b []byte, expiry time.Time) error {
-	s.c.note("session:" + token)
-	return s.Store.Commit(token, b, expiry)
+// SetNewObject implements server.ObjectStore.
+func (c *flCountingStore) SetNewObject(ctx context.Context, key string, v any, ttl time.Duration) (bool, error) {
+	ok, err := c.Memory.SetNewObject(ctx, key, v, ttl)
+	if ok {
+		c.note(key)
+	}
+	return ok, err
 }
 
 // written returns the keys written since the last call, sorted.
@@ -139,7 +128,7 @@ func TestLoginStartStoresNothing(t *testing.T) {
 	long := "/app/" + strings.Repeat("x", 1900)
 	t.Run("memory", func(t *testing.T) {
 		cs := newCountingStore(t)
-		b := newBench(t, benchOptions{NewStore: func(*testing.T, int) store.Store { return cs }})
+		b := newBench(t, benchOptions{NewStore: func(*testing.T, int) server.Store { return cs }})
 		flStarts(t, b, n/2, "dev", "/app/x")
 		flStarts(t, b, n/2, "devpost", long)
 		if keys := flPerLogin(cs.written(), ""); len(keys) != 0 {

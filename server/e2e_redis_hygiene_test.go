@@ -13,6 +13,7 @@ import (
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
+	"github.com/authflow/authflow/store/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -28,7 +29,7 @@ func TestSessionIndexPrunesExpired(t *testing.T) {
 			o := benchOptions{Config: func(c *server.Config) { c.SessionLifetime = 2 * time.Minute }}
 			if backend == "redis" {
 				rc, prefix = testredis.Client(t)
-				o.NewStore = func(t *testing.T, i int) store.Store { return store.NewRedis(rc, prefix) }
+				o.NewStore = func(t *testing.T, i int) server.Store { return redisstore.New(rc, prefix) }
 			}
 			b := newBench(t, o)
 			for i := 0; i < 5; i++ {
@@ -91,7 +92,7 @@ func TestRefreshLockOutlivesDeadHolderBriefly(t *testing.T) {
 	}
 	gate := newRefreshGate()
 	b := newBench(t, benchOptions{Instances: 2, Intercept: gate.intercept,
-		NewStore: func(t *testing.T, i int) store.Store { return store.NewRedis(clients[i], prefix) }})
+		NewStore: func(t *testing.T, i int) server.Store { return redisstore.New(clients[i], prefix) }})
 	br := b.NewBrowser()
 	br.MustLogin("dev", ada)
 	cookie := br.Cookie(rsCookieName)

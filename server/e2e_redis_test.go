@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/server"
+
 	"github.com/authflow/authflow/internal/testredis"
-	"github.com/authflow/authflow/store"
+	"github.com/authflow/authflow/store/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -40,13 +42,13 @@ func rsRedisBenchKeys(t *testing.T) (*Bench, *redis.Client, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBench(t, benchOptions{Instances: 2, NewStore: func(t *testing.T, i int) store.Store {
+	b := newBench(t, benchOptions{Instances: 2, NewStore: func(t *testing.T, i int) server.Store {
 		if i == 0 {
-			return store.NewRedis(first, prefix)
+			return redisstore.New(first, prefix)
 		}
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
-		return store.NewRedis(c, prefix)
+		return redisstore.New(c, prefix)
 	}})
 	return b, first, prefix
 }
@@ -160,7 +162,7 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 	other := b.NewBrowser()
 	other.MustLogin("dev", bob)
 	c, h := rsDirect(br)
-	if keys := rsKeys(t, rc, prefix+"record:*"); len(keys) != 2 {
+	if keys := rsKeys(t, rc, prefix+"session:*"); len(keys) != 2 {
 		t.Fatalf("session records before sign-out: %q, want 2", keys)
 	}
 
@@ -170,7 +172,7 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 	}
 	// The record (with its tokens) is gone from the store, not just
 	// unreachable.
-	if keys := rsKeys(t, rc, prefix+"record:*"); len(keys) != 1 {
+	if keys := rsKeys(t, rc, prefix+"session:*"); len(keys) != 1 {
 		t.Errorf("session records after sign-out: %q, want 1 (the other user's)", keys)
 	}
 	if n := b.IdP.Stats().Revocations; n != 1 {

@@ -136,7 +136,7 @@ type benchOptions struct {
 	// needs NewStore to return stores that share state.
 	Instances int
 	// NewStore returns instance i's store. Default: one memory store for all.
-	NewStore func(t *testing.T, i int) store.Store
+	NewStore func(t *testing.T, i int) server.Store
 	// Strategies is the strategy file; default defaultStrategies.
 	Strategies string
 	// Tamper, when set, may rewrite each IdP answer's body on its way to the
@@ -172,7 +172,7 @@ type Bench struct {
 type App struct {
 	Server *server.Server
 	Engine *engine.Engine
-	Store  store.Store
+	Store  server.Store
 	URL    string // its own address (behind the load balancer, plain http)
 }
 
@@ -229,14 +229,14 @@ func newBench(t *testing.T, o benchOptions) *Bench {
 		t.Fatal(err)
 	}
 
-	var shared store.Store
+	var shared *store.Memory
 	for i := 0; i < o.Instances; i++ {
-		var st store.Store
+		var st server.Store
 		if o.NewStore != nil {
 			st = o.NewStore(t, i)
 		} else {
 			if shared == nil {
-				shared = store.NewMemory()
+				shared = store.NewMemory(store.MemoryOptions{Now: b.Clock.Now})
 				t.Cleanup(func() { shared.Close() })
 			}
 			st = shared

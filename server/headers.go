@@ -20,14 +20,26 @@ import (
 
 // setIdentityHeaders sets the X-Auth-* headers of /auth/verify's 200 for u.
 func setIdentityHeaders(h http.Header, u *User) {
-	h.Set("X-Auth-User", escapeHeader(u.Subject, false))
-	h.Set("X-Auth-Strategy", escapeHeader(u.Strategy, false))
+	for k, v := range identityHeaders(u) {
+		h[k] = v
+	}
+}
+
+// identityHeaders returns the X-Auth-* headers for u, with canonical keys.
+// A session's are made once per stored version of its record and shared
+// by every answer (read-only).
+func identityHeaders(u *User) http.Header {
+	h := http.Header{
+		"X-Auth-User":     {escapeHeader(u.Subject, false)},
+		"X-Auth-Strategy": {escapeHeader(u.Strategy, false)},
+	}
 	if e := u.Email(); e != "" {
-		h.Set("X-Auth-Email", escapeHeader(e, false))
+		h["X-Auth-Email"] = []string{escapeHeader(e, false)}
 	}
-	if g := u.Groups(); len(g) > 0 {
-		h.Set("X-Auth-Groups", escapeHeaderList(g))
+	if g := u.groupList(); len(g) > 0 {
+		h["X-Auth-Groups"] = []string{escapeHeaderList(g)}
 	}
+	return h
 }
 
 // escapeHeaderList joins the escaped elements of list with commas.

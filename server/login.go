@@ -95,7 +95,7 @@ func (s *Server) callback(name string) http.HandlerFunc {
 			s.fail(w, r, name, err)
 			return
 		}
-		if _, err := s.startSession(ctx, res); err != nil {
+		if _, err := s.startSession(ctx, w, r, res); err != nil {
 			s.fail(w, r, name, err)
 			return
 		}

@@ -235,7 +235,7 @@ func newLoginAEAD(key []byte) (cipher.AEAD, error) {
 
 // sharedLoginKey returns the Store's login key, minting it (SetNew: of
 // instances racing, one wins and all read its key) when there is none.
-func sharedLoginKey(ctx context.Context, st store.Store) ([]byte, error) {
+func sharedLoginKey(ctx context.Context, st Store) ([]byte, error) {
 	for range 3 {
 		raw, err := st.Get(ctx, loginKeyName)
 		if err == nil {

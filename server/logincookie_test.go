@@ -21,7 +21,7 @@ func lcServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	cfg.BaseURI = "https://app.example.com"
 	if cfg.Store == nil {
-		m := store.NewMemory()
+		m := store.NewMemory(store.MemoryOptions{})
 		t.Cleanup(func() { m.Close() })
 		cfg.Store = m
 	}
@@ -34,7 +34,7 @@ func lcServer(t *testing.T, cfg Config) *Server {
 
 // lcFlaky is a Store whose Get and SetNew fail while down is set.
 type lcFlaky struct {
-	store.Store
+	*store.Memory
 	down  atomic.Bool
 	reads atomic.Int32
 }
@@ -46,14 +46,14 @@ func (f *lcFlaky) Get(ctx context.Context, key string) ([]byte, error) {
 	if f.down.Load() {
 		return nil, errDown
 	}
-	return f.Store.Get(ctx, key)
+	return f.Memory.Get(ctx, key)
 }
 
 func (f *lcFlaky) SetNew(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error) {
 	if f.down.Load() {
 		return false, errDown
 	}
-	return f.Store.SetNew(ctx, key, v, ttl)
+	return f.Memory.SetNew(ctx, key, v, ttl)
 }
 
 func lcSeal(t *testing.T, s *Server, p *pendingLogin) string {
@@ -105,7 +105,7 @@ func TestLoginCookieSealOpen(t *testing.T) {
 // TestLoginKeyShared: two servers on one Store mint one key between them
 // and open each other's cookies; Config.LoginKey writes nothing.
 func TestLoginKeyShared(t *testing.T) {
-	m := store.NewMemory()
+	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
 	a, b := lcServer(t, Config{Store: m}), lcServer(t, Config{Store: m})
 	p := &pendingLogin{Strategy: "dev", State: "st", Started: 1}
@@ -120,7 +120,7 @@ func TestLoginKeyShared(t *testing.T) {
 	}
 
 	key := bytes.Repeat([]byte{7}, 32)
-	empty := store.NewMemory()
+	empty := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { empty.Close() })
 	c, d := lcServer(t, Config{Store: empty, LoginKey: key}), lcServer(t, Config{LoginKey: key})
 	if _, ok, _ := d.openLogin(t.Context(), lcSeal(t, c, p)); !ok {
@@ -140,7 +140,7 @@ func TestLoginKeyShared(t *testing.T) {
 // instance that has not read the new key yet reads it when a cookie opens
 // with none of its keys.
 func TestLoginKeyRotation(t *testing.T) {
-	m := store.NewMemory()
+	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
 	now := time.Now()
 	clock := func() time.Time { return now }
@@ -170,9 +170,9 @@ func TestLoginKeyRotation(t *testing.T) {
 // the next call tries again; with a cached key, it serves on and asks the
 // store again only after loginKeyRecheck.
 func TestLoginKeyStoreDown(t *testing.T) {
-	m := store.NewMemory()
+	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
-	f := &lcFlaky{Store: m}
+	f := &lcFlaky{Memory: m}
 	now := time.Now()
 	s := lcServer(t, Config{Store: f, Now: func() time.Time { return now }})
 	f.down.Store(true)

@@ -12,9 +12,6 @@ import (
 // access token when due, like /auth/verify. Without a session, a browser
 // navigating (GET, accepting HTML) is sent to /auth/login with return_to;
 // any other request gets 401.
-//
-// Require loads the session itself: do not wrap it in the Server's own
-// handler.
 func (s *Server) Require(next http.Handler) http.Handler {
 	return s.RequireAllowed(Rules{}, next)
 }
@@ -23,8 +20,8 @@ func (s *Server) Require(next http.Handler) http.Handler {
 // they refuse gets 403 (an HTML page for a browser, JSON otherwise) and
 // keeps the session.
 func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec, err := s.current(r.Context(), false)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := s.current(w, r, false)
 		browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		if err != nil {
 			if !sessionEnded(err) {
@@ -49,5 +46,4 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), userKey{}, u)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-	return s.sessions.LoadAndSave(inner)
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,27 +94,30 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	// fail the refresh the others wait for.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	unlock, err := s.cfg.Store.Lock(ctx, "refresh:"+rec.ID)
-	if err != nil {
-		return nil, fmt.Errorf("refresh lock: %w", err)
+	if s.locker != nil {
+		unlock, err := s.locker.Lock(ctx, "refresh:"+rec.ID)
+		if err != nil {
+			return nil, fmt.Errorf("refresh lock: %w", err)
+		}
+		defer unlock()
 	}
-	defer unlock()
 	cur, err := s.loadRecord(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(cur.raw, rec.raw) {
+	if !s.sameVersion(cur, rec) {
 		return cur, nil // refreshed (or tried) meanwhile, here or on another instance
 	}
 	now := s.cfg.Now()
-	cur.Refreshed = now
 	start := time.Now()
 	toks, err := st.Refresh(ctx, cur.Tokens)
+	next := *cur
+	next.Refreshed = now
 	if err != nil {
-		return s.refreshFailed(ctx, cur, now, time.Since(start), err)
+		return s.refreshFailed(ctx, cur, &next, time.Since(start), err)
 	}
-	cur.Tokens, cur.Failures, cur.RetryAt = toks, 0, time.Time{}
-	if err := s.updateRecord(ctx, cur); err != nil {
+	next.Tokens, next.Failures, next.RetryAt = toks, 0, time.Time{}
+	if err := s.updateRecord(ctx, cur, &next); err != nil {
 		if errors.Is(err, errNoSession) {
 			// The session ended while the IdP answered: the new tokens belong
 			// to nobody.
@@ -127,12 +129,13 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	}
 	s.cfg.Observer.Refresh(cur.Strategy, "ok")
 	s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
-	return cur, nil
+	return &next, nil
 }
 
 // refreshFailed handles a failed refresh step: a definitive refusal ends
-// the session; anything else keeps it, with a backoff before the next try.
-func (s *Server) refreshFailed(ctx context.Context, cur *record, now time.Time, latency time.Duration, cause error) (*record, error) {
+// the session; anything else keeps it, with a backoff before the next try
+// recorded in next, the record to swap in for cur.
+func (s *Server) refreshFailed(ctx context.Context, cur, next *record, latency time.Duration, cause error) (*record, error) {
 	if refusedForGood(cause) {
 		s.dropRecord(ctx, cur)
 		s.cfg.Observer.Refresh(cur.Strategy, "failed")
@@ -140,19 +143,19 @@ func (s *Server) refreshFailed(ctx context.Context, cur *record, now time.Time, 
 			"latency", latency, "error", cause.Error())
 		return nil, fmt.Errorf("%w: %w", errRefreshFailed, cause)
 	}
-	cur.Failures++
+	next.Failures++
 	backoff := refreshBackoffMax
-	if cur.Failures < 8 {
-		backoff = min(refreshBackoffFirst<<(cur.Failures-1), refreshBackoffMax)
+	if next.Failures < 8 {
+		backoff = min(refreshBackoffFirst<<(next.Failures-1), refreshBackoffMax)
 	}
-	cur.RetryAt = now.Add(backoff)
+	next.RetryAt = next.Refreshed.Add(backoff)
 	s.cfg.Observer.Refresh(cur.Strategy, "unavailable")
 	s.log.Warn("refresh failed; session kept, will retry", "strategy", cur.Strategy, "outcome", "refresh_unavailable",
-		"latency", latency, "failures", cur.Failures, "retry_in", backoff, "error", cause.Error())
-	if err := s.updateRecord(ctx, cur); err != nil {
+		"latency", latency, "failures", next.Failures, "retry_in", backoff, "error", cause.Error())
+	if err := s.updateRecord(ctx, cur, next); err != nil {
 		return nil, err
 	}
-	return cur, fmt.Errorf("%w: %w", errRefreshUnavailable, cause)
+	return next, fmt.Errorf("%w: %w", errRefreshUnavailable, cause)
 }
 
 // refusedForGood reports whether a refresh failure is the IdP's definitive

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/store"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -19,11 +19,20 @@ import (
 // safe for concurrent use. Mount it at "/" or at "/auth/" and each
 // strategy's redirect_path, and wrap application routes with Require.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	sessions *scs.SessionManager
-	pages    *template.Template
-	origin   string // scheme://host[:port] of BaseURI
+	cfg    Config
+	log    *slog.Logger
+	pages  *template.Template
+	origin string // scheme://host[:port] of BaseURI
+
+	// The Store's optional capabilities (nil when it lacks one).
+	objects ObjectStore
+	locker  Locker
+	index   Indexer
+	// ownStore is the memory store New made because Config had none;
+	// Close closes it.
+	ownStore *store.Memory
+
+	sessionCookieName string
 
 	routes atomic.Pointer[routes] // swapped whole by SetEngine
 	flight singleflight.Group     // one refresh per session in this process
@@ -54,25 +63,17 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		pages:  pages,
 		origin: u.Scheme + "://" + u.Host,
 	}
-	sm := scs.New()
-	sm.Store = cfg.Store.Sessions()
-	sm.Codec = jsonCodec{}
-	sm.Lifetime = cfg.SessionLifetime
-	sm.IdleTimeout = cfg.IdleTimeout
-	sm.Cookie.Name = cookieName(cfg.CookieName, !cfg.InsecureCookies) // __Host-: Secure, Path=/, no Domain
-	sm.Cookie.HttpOnly = true
-	sm.Cookie.SameSite = http.SameSiteLaxMode
-	sm.Cookie.Secure = !cfg.InsecureCookies
-	sm.Cookie.Path = "/"
-	sm.Cookie.Persist = true
-	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		ref := newRef()
-		s.log.Error("session store", "ref", ref, "path", r.URL.Path, "error", err.Error())
-		s.render(w, http.StatusInternalServerError, "error", failure{Title: "Something went wrong",
-			Message: "The session service is not available. Please try again in a moment.", Ref: ref})
+	// __Host-: Secure, Path=/, no Domain.
+	s.sessionCookieName = cookieName(cfg.CookieName, !cfg.InsecureCookies)
+	if cfg.Store == nil {
+		s.ownStore = store.NewMemory(store.MemoryOptions{Now: cfg.Now})
+		s.cfg.Store = s.ownStore
 	}
-	s.sessions = sm
+	s.objects, _ = s.cfg.Store.(ObjectStore)
+	s.locker, _ = s.cfg.Store.(Locker)
+	s.index, _ = s.cfg.Store.(Indexer)
 	if err := s.SetEngine(eng); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -94,6 +95,9 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 	mux.HandleFunc("GET /auth/verify", s.verify)
 	mux.HandleFunc("POST /auth/{strategy}/backchannel-logout", s.backchannelLogout)
 	for _, st := range eng.Strategies() {
+		if st.BackchannelLogout() && s.index == nil {
+			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)
+		}
 		if err := handle(mux, "GET "+st.RedirectPath(), s.callback(st.Name())); err != nil {
 			return fmt.Errorf("server: strategy %q: redirect_path %q: %w", st.Name(), st.RedirectPath(), err)
 		}
@@ -117,14 +121,29 @@ func handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) (err error) 
 // Engine returns the engine in use.
 func (s *Server) Engine() *engine.Engine { return s.routes.Load().eng }
 
+// The headers of every answer; shared, read-only slices, so that setting
+// them allocates nothing.
+var (
+	noStore    = []string{"no-store"}
+	noReferrer = []string{"no-referrer"}
+	noSniff    = []string{"nosniff"}
+)
+
 // ServeHTTP serves authflow's routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer") // the callback URL holds the code
-	h.Set("X-Content-Type-Options", "nosniff")
-	s.sessions.LoadAndSave(s.routes.Load().mux).ServeHTTP(w, r)
+	h["Cache-Control"] = noStore
+	h["Referrer-Policy"] = noReferrer // the callback URL holds the code
+	h["X-Content-Type-Options"] = noSniff
+	s.routes.Load().mux.ServeHTTP(w, r)
 }
 
-// Close waits for webhook deliveries in flight. It does not close the Store.
-func (s *Server) Close() { s.hooks.Wait() }
+// Close waits for webhook deliveries in flight (each bounded by its
+// attempts and timeouts) and stops the memory store New made when Config
+// had no Store. A Store given in Config is the caller's to close.
+func (s *Server) Close() {
+	s.hooks.Wait()
+	if s.ownStore != nil {
+		s.ownStore.Close()
+	}
+}

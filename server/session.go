@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/authflow/authflow/engine"
@@ -14,22 +18,28 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// sessionKey is the one value the scs session holds: the id of the
-// session's record in the Store.
-const sessionKey = "authflow.sid"
-
-// record is a session's server-side state. Its key in the Store is
-// "record:" + ID; the record's existence is what keeps the session alive.
+// A session is a record in the Store under its id, "session:" + the
+// SHA-256 of the session cookie's 32 random bytes: the cookie is
+// the only place the secret exists, so a read of the Store yields no live
+// cookie. One request reads the record once (one Redis GET; with the
+// memory store, a map lookup and no decode).
 //
 // An ended session stays ended: a record is created once (SetNew, under an
 // id never used before) and every later write is a compare-and-swap over
-// the bytes its writer read (updateRecord). Ending a session deletes the
+// the version its writer read (updateRecord). Ending a session deletes the
 // record, so a writer that was in flight at that moment — a refresh that
 // started before a back-channel logout landed, a request racing the
 // sign-out — finds nothing to swap, and nothing can write the session
 // back.
+//
+// The session's lifetime and idle timeout live in the record and are
+// checked on Config.Now at every read; the Store's expiry is only a
+// backstop that frees the space.
+
+// record is a session's server-side state. Records are immutable once
+// stored: a change is a new record swapped in for the old one.
 type record struct {
-	ID       string          `json:"id"`
+	ID       string          `json:"id"` // hash of the cookie; also the index member and lock name
 	Strategy string          `json:"strategy"`
 	Subject  string          `json:"sub"`
 	User     json.RawMessage `json:"user"`
@@ -38,6 +48,9 @@ type record struct {
 	IdPSID   string          `json:"idp_sid,omitempty"` // the ID token's sid, for back-channel logout
 	Created  time.Time       `json:"created"`
 	Expires  time.Time       `json:"expires"`
+	// LastSeen is when the session was last used, for the idle timeout;
+	// written at most every idle timeout / 10.
+	LastSeen time.Time `json:"last_seen,omitzero"`
 	// Refreshed is when the last refresh was tried: refreshes of one
 	// session are at least Config.RefreshInterval apart.
 	Refreshed time.Time `json:"refreshed,omitzero"`
@@ -46,21 +59,130 @@ type record struct {
 	RetryAt  time.Time `json:"retry_at,omitzero"`
 	Failures int       `json:"failures,omitempty"`
 
-	raw []byte // the stored bytes this copy was read from or written as
+	raw     []byte   // the stored bytes this copy was read from or written as (byte stores)
+	derived *derived // from the identity fields, made before the record is shared
+}
+
+// derived is what a record's identity yields, computed once per stored
+// identity: the User and the forward-auth headers. A refresh or a touch
+// changes no identity field, so the record it makes keeps the same one.
+type derived struct {
+	user    *User
+	headers http.Header
+}
+
+// identityHeaders returns the record's X-Auth-* headers.
+func (rec *record) identityHeaders() http.Header {
+	if rec.derived == nil {
+		return identityHeaders(rec.user())
+	}
+	return rec.derived.headers
+}
+
+// derive computes rec.derived; call it before rec is shared.
+func (rec *record) derive() {
+	u := newUser(rec.Strategy, rec.Subject, rec.Claims, rec.User, rec.Tokens.Expiry)
+	rec.derived = &derived{user: u, headers: identityHeaders(u)}
 }
 
 // errNoSession: the request has no live session.
 var errNoSession = errors.New("no session")
 
-func recordKey(id string) string { return "record:" + id }
+// sessionCookieValueLen is the length of a session cookie's value: 32
+// random bytes, base64url without padding.
+const sessionCookieValueLen = 43
 
+// recordKey is the Store key of the record with id: the id itself, which
+// starts with sessionKeyPrefix.
+func recordKey(id string) string { return id }
+
+const sessionKeyPrefix = "session:"
+
+// newID returns 32 random bytes, base64url-encoded.
 func newID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// sessionID is the record id of a session cookie's value:
+// "session:" + base64url(SHA-256(value)), made with one allocation.
+func sessionID(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	var buf [len(sessionKeyPrefix) + 43]byte
+	copy(buf[:], sessionKeyPrefix)
+	base64.RawURLEncoding.Encode(buf[len(sessionKeyPrefix):], sum[:])
+	return string(buf[:])
+}
+
+// sessionCookie returns the request's session cookie value, or "". It
+// scans the Cookie headers for that one name (http.Request.Cookie parses
+// and allocates every cookie: this is the hot path of /auth/verify).
+func (s *Server) sessionCookie(r *http.Request) string {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && name == s.sessionCookieName {
+				if len(value) != sessionCookieValueLen || strings.ContainsFunc(value, notBase64URL) {
+					return ""
+				}
+				return value
+			}
+		}
+	}
+	return ""
+}
+
+func notBase64URL(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+}
+
+// setSessionCookie sends the session cookie; an empty value clears it.
+func (s *Server) setSessionCookie(w http.ResponseWriter, value string, expires time.Time) {
+	c := &http.Cookie{Name: s.sessionCookieName, Value: value, Path: "/",
+		HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteLaxMode}
+	if value == "" {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires.UTC()
+		c.MaxAge = max(int(expires.Sub(s.cfg.Now())/time.Second), 1)
+	}
+	http.SetCookie(w, c)
+}
+
+// loadRecord returns the live record of id, or errNoSession.
 func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
+	rec, err := s.readRecord(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	if !now.Before(rec.Expires) || (s.cfg.IdleTimeout > 0 && now.Sub(rec.LastSeen) >= s.cfg.IdleTimeout) {
+		s.dropRecord(ctx, rec)
+		return nil, errNoSession
+	}
+	return rec, nil
+}
+
+// readRecord reads the record of id as stored: shared with the memory
+// store (never to be mutated), or decoded from the bytes of another.
+func (s *Server) readRecord(ctx context.Context, id string) (*record, error) {
+	if s.objects != nil {
+		v, err := s.objects.GetObject(ctx, recordKey(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errNoSession
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec, ok := v.(*record)
+		if !ok {
+			return nil, fmt.Errorf("session record: a %T in the store", v)
+		}
+		return rec, nil
+	}
 	b, err := s.cfg.Store.Get(ctx, recordKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoSession
@@ -72,13 +194,17 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 	if err := json.Unmarshal(b, rec); err != nil {
 		return nil, fmt.Errorf("session record: %w", err)
 	}
-	// The store expires records on its own clock; the session's lifetime is
-	// on the server's, checked here before anything (a refresh) uses it.
-	if !s.cfg.Now().Before(rec.Expires) {
-		s.dropRecord(ctx, rec)
-		return nil, errNoSession
-	}
+	rec.derive()
 	return rec, nil
+}
+
+// sameVersion reports whether a and b are the same stored version of a
+// record.
+func (s *Server) sameVersion(a, b *record) bool {
+	if s.objects != nil {
+		return a == b
+	}
+	return bytes.Equal(a.raw, b.raw)
 }
 
 // dropRecord ends a session on every instance: its record deleted and
@@ -90,7 +216,7 @@ func (s *Server) dropRecord(ctx context.Context, rec *record) {
 
 // dropSession drops the record of id, if it still exists, and returns it.
 func (s *Server) dropSession(ctx context.Context, id string) *record {
-	rec, err := s.loadRecord(ctx, id)
+	rec, err := s.readRecord(ctx, id)
 	if err != nil {
 		s.cfg.Store.Delete(ctx, recordKey(id))
 		return nil
@@ -99,65 +225,81 @@ func (s *Server) dropSession(ctx context.Context, id string) *record {
 	return rec
 }
 
-// encodeRecord returns rec's bytes and what remains of its lifetime.
-func (s *Server) encodeRecord(rec *record) ([]byte, time.Duration, error) {
+// ttl is what remains of rec's lifetime: the Store's backstop expiry.
+func (s *Server) ttl(rec *record) (time.Duration, error) {
 	ttl := rec.Expires.Sub(s.cfg.Now())
 	if ttl <= 0 {
-		return nil, 0, errNoSession
+		return 0, errNoSession
 	}
-	b, err := json.Marshal(rec)
-	return b, ttl, err
+	return ttl, nil
 }
 
 // createRecord stores a new session's record; its id must be new.
 func (s *Server) createRecord(ctx context.Context, rec *record) error {
-	b, ttl, err := s.encodeRecord(rec)
+	ttl, err := s.ttl(rec)
 	if err != nil {
 		return err
 	}
-	ok, err := s.cfg.Store.SetNew(ctx, recordKey(rec.ID), b, ttl)
+	rec.derive()
+	var ok bool
+	if s.objects != nil {
+		ok, err = s.objects.SetNewObject(ctx, recordKey(rec.ID), rec, ttl)
+	} else {
+		var b []byte
+		if b, err = json.Marshal(rec); err != nil {
+			return err
+		}
+		rec.raw = b
+		ok, err = s.cfg.Store.SetNew(ctx, recordKey(rec.ID), b, ttl)
+	}
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return errors.New("session record: id already in use")
 	}
-	rec.raw = b
 	return nil
 }
 
-// updateRecord writes rec over the record it was read as, and fails with
-// errNoSession when the session has ended meanwhile (or the record was
-// rewritten since it was read: the caller reads it again).
-func (s *Server) updateRecord(ctx context.Context, rec *record) error {
-	b, ttl, err := s.encodeRecord(rec)
+// updateRecord swaps next in for old, the version it was made from, and
+// fails with errNoSession when the session has ended meanwhile (or the
+// record was rewritten since old was read: the caller reads it again).
+// next must be a new record, not old changed in place.
+func (s *Server) updateRecord(ctx context.Context, old, next *record) error {
+	ttl, err := s.ttl(next)
 	if err != nil {
 		return err
 	}
-	ok, err := s.cfg.Store.CompareAndSwap(ctx, recordKey(rec.ID), rec.raw, b, ttl)
+	var ok bool
+	if s.objects != nil {
+		ok, err = s.objects.SwapObject(ctx, recordKey(old.ID), old, next, ttl)
+	} else {
+		var b []byte
+		if b, err = json.Marshal(next); err != nil {
+			return err
+		}
+		next.raw = b
+		ok, err = s.cfg.Store.CompareAndSwap(ctx, recordKey(old.ID), old.raw, b, ttl)
+	}
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return errNoSession
 	}
-	rec.raw = b
 	return nil
 }
 
-// startSession makes a new session for a finished login: a fresh session
-// cookie token (no fixation), a new record, and the old session's record
-// deleted.
-func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record, error) {
-	if old := s.sessions.GetString(ctx, sessionKey); old != "" {
-		s.dropSession(ctx, old)
+// startSession makes a new session for a finished login: a new cookie (no
+// fixation), a new record, and the browser's old session ended.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, res *engine.Result) (*record, error) {
+	if old := s.sessionCookie(r); old != "" {
+		s.dropSession(ctx, sessionID(old))
 	}
-	if err := s.sessions.RenewToken(ctx); err != nil {
-		return nil, fmt.Errorf("renewing the session token: %w", err)
-	}
+	cookie := newID()
 	now := s.cfg.Now()
 	rec := &record{
-		ID:       newID(),
+		ID:       sessionID(cookie),
 		Strategy: res.Strategy,
 		Subject:  res.Subject(),
 		User:     res.User,
@@ -166,6 +308,7 @@ func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record,
 		IdPSID:   gjson.GetBytes(res.User, "sid").String(),
 		Created:  now,
 		Expires:  now.Add(s.cfg.SessionLifetime),
+		LastSeen: now,
 	}
 	if err := s.createRecord(ctx, rec); err != nil {
 		return nil, err
@@ -173,19 +316,20 @@ func (s *Server) startSession(ctx context.Context, res *engine.Result) (*record,
 	if err := s.indexSession(ctx, rec); err != nil {
 		return nil, err
 	}
-	s.sessions.Put(ctx, sessionKey, rec.ID)
+	s.setSessionCookie(w, cookie, rec.Expires)
 	return rec, nil
 }
 
 // current returns the request's live session, refreshing its access token
 // when due (force: whatever its expiry). A session whose record is gone, or
-// whose refresh failed, is ended: its cookie session destroyed.
-func (s *Server) current(ctx context.Context, force bool) (*record, error) {
-	id := s.sessions.GetString(ctx, sessionKey)
-	if id == "" {
+// whose refresh failed, has its cookie cleared.
+func (s *Server) current(w http.ResponseWriter, r *http.Request, force bool) (*record, error) {
+	cookie := s.sessionCookie(r)
+	if cookie == "" {
 		return nil, errNoSession
 	}
-	rec, err := s.loadRecord(ctx, id)
+	ctx := r.Context()
+	rec, err := s.loadRecord(ctx, sessionID(cookie))
 	if err == nil {
 		if st := s.Engine().Strategy(rec.Strategy); st == nil {
 			// A reload removed the session's strategy: its identity can no
@@ -196,19 +340,41 @@ func (s *Server) current(ctx context.Context, force bool) (*record, error) {
 			rec, err = s.refreshIfDue(ctx, st, rec, force)
 		}
 	}
+	if err == nil {
+		rec = s.touch(ctx, rec)
+	}
 	if sessionEnded(err) {
-		s.sessions.Destroy(ctx)
+		s.setSessionCookie(w, "", time.Time{})
 	}
 	return rec, err
 }
 
-// endSession ends the request's session: record deleted, cookie session
-// destroyed. It returns the record that was live, or nil.
-func (s *Server) endSession(ctx context.Context) *record {
-	var rec *record
-	if id := s.sessions.GetString(ctx, sessionKey); id != "" {
-		rec = s.dropSession(ctx, id)
+// touch records that rec was used now, for the idle timeout: at most once
+// per tenth of it, so that a session in use costs a write only now and
+// then. A lost race (the record changed meanwhile) is harmless.
+func (s *Server) touch(ctx context.Context, rec *record) *record {
+	if s.cfg.IdleTimeout <= 0 {
+		return rec
 	}
-	s.sessions.Destroy(ctx)
+	now := s.cfg.Now()
+	if now.Sub(rec.LastSeen) < s.cfg.IdleTimeout/10 {
+		return rec
+	}
+	next := *rec
+	next.LastSeen = now
+	if s.updateRecord(ctx, rec, &next) != nil {
+		return rec
+	}
+	return &next
+}
+
+// endSession ends the request's session and clears its cookie. It returns
+// the record that was live, or nil.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) *record {
+	var rec *record
+	if cookie := s.sessionCookie(r); cookie != "" {
+		rec = s.dropSession(r.Context(), sessionID(cookie))
+	}
+	s.setSessionCookie(w, "", time.Time{})
 	return rec
 }

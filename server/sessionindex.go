@@ -24,14 +24,17 @@ func hashKey(v string) string {
 // indexSession records a new session under its IdP session and user, so
 // that a back-channel logout received by any instance finds it.
 func (s *Server) indexSession(ctx context.Context, rec *record) error {
+	if s.index == nil {
+		return nil
+	}
 	now := s.cfg.Now()
 	if rec.IdPSID != "" {
-		if err := s.cfg.Store.AddMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID, now, rec.Expires); err != nil {
+		if err := s.index.AddMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID, now, rec.Expires); err != nil {
 			return err
 		}
 	}
 	if rec.Subject != "" {
-		return s.cfg.Store.AddMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID, now, rec.Expires)
+		return s.index.AddMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID, now, rec.Expires)
 	}
 	return nil
 }
@@ -39,11 +42,14 @@ func (s *Server) indexSession(ctx context.Context, rec *record) error {
 // unindexSession removes an ended session from the indexes (best effort: a
 // stale member names a record that no longer exists, which is harmless).
 func (s *Server) unindexSession(ctx context.Context, rec *record) {
+	if s.index == nil {
+		return
+	}
 	if rec.IdPSID != "" {
-		s.cfg.Store.RemoveMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID)
+		s.index.RemoveMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID)
 	}
 	if rec.Subject != "" {
-		s.cfg.Store.RemoveMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID)
+		s.index.RemoveMember(ctx, subIndexKey(rec.Strategy, rec.Subject), rec.ID)
 	}
 }
 
@@ -54,7 +60,7 @@ func (s *Server) endSessionsOf(ctx context.Context, strategy string, lt *engine.
 	if lt.SessionID != "" {
 		key = sidIndexKey(strategy, lt.SessionID)
 	}
-	ids, err := s.cfg.Store.Members(ctx, key, s.cfg.Now())
+	ids, err := s.index.Members(ctx, key, s.cfg.Now())
 	if err != nil {
 		return 0, err
 	}
@@ -62,7 +68,7 @@ func (s *Server) endSessionsOf(ctx context.Context, strategy string, lt *engine.
 	for _, id := range ids {
 		rec, err := s.loadRecord(ctx, id)
 		if errors.Is(err, errNoSession) {
-			s.cfg.Store.RemoveMember(ctx, key, id)
+			s.index.RemoveMember(ctx, key, id)
 			continue
 		}
 		if err != nil {

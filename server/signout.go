@@ -24,7 +24,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	rec := s.endSession(ctx)
+	rec := s.endSession(w, r)
 	dest := s.cfg.SignoutSuccess
 	if rec != nil {
 		if st := s.Engine().Strategy(rec.Strategy); st != nil {

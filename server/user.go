@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +26,11 @@ type User struct {
 	Raw json.RawMessage
 	// AccessTokenExpiry is when the access token expires; zero if unknown.
 	AccessTokenExpiry time.Time
+
+	// email and groups, read once from Claims and Raw (ready).
+	email  string
+	groups []string
+	ready  bool
 }
 
 type userKey struct{}
@@ -35,9 +41,27 @@ func UserFrom(ctx context.Context) (*User, bool) {
 	return u, ok
 }
 
+// user returns the record's User. The identity part is derived once per
+// stored version (derive); only the token expiry changes with a refresh.
 func (rec *record) user() *User {
-	return &User{Strategy: rec.Strategy, Subject: rec.Subject, Claims: rec.Claims, Raw: rec.User,
-		AccessTokenExpiry: rec.Tokens.Expiry}
+	if rec.derived == nil { // not made by this package's read or create paths
+		return newUser(rec.Strategy, rec.Subject, rec.Claims, rec.User, rec.Tokens.Expiry)
+	}
+	u := rec.derived.user
+	if !u.AccessTokenExpiry.Equal(rec.Tokens.Expiry) {
+		c := *u
+		c.AccessTokenExpiry = rec.Tokens.Expiry
+		return &c
+	}
+	return u
+}
+
+// newUser returns the User of a session's identity, its email and groups
+// read from the claims once.
+func newUser(strategy, subject string, claims map[string]any, raw json.RawMessage, expiry time.Time) *User {
+	u := &User{Strategy: strategy, Subject: subject, Claims: claims, Raw: raw, AccessTokenExpiry: expiry}
+	u.email, u.groups, u.ready = u.claim("email"), u.readGroups(), true
+	return u
 }
 
 // claim returns a claim as a string: the mapped claim when the strategy
@@ -50,11 +74,26 @@ func (u *User) claim(name string) string {
 }
 
 // Email returns the user's email address, or "".
-func (u *User) Email() string { return u.claim("email") }
+func (u *User) Email() string {
+	if u.ready {
+		return u.email
+	}
+	return u.claim("email")
+}
 
 // Groups returns the user's groups: the mapped "groups" claim (or the user
 // object's), a string or an array of strings.
-func (u *User) Groups() []string {
+func (u *User) Groups() []string { return slices.Clone(u.groupList()) }
+
+// groupList is Groups without the copy, for authflow's own reads.
+func (u *User) groupList() []string {
+	if u.ready {
+		return u.groups
+	}
+	return u.readGroups()
+}
+
+func (u *User) readGroups() []string {
 	var v any
 	if m, ok := u.Claims["groups"]; ok {
 		v = m

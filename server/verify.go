@@ -11,7 +11,7 @@ import (
 
 // sessionJSON serves GET /auth/session.
 func (s *Server) sessionJSON(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.current(r.Context(), false)
+	rec, err := s.current(w, r, false)
 	s.answerSession(w, rec, err)
 }
 
@@ -21,7 +21,7 @@ func (s *Server) forceRefresh(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-site request refused"})
 		return
 	}
-	rec, err := s.current(r.Context(), true)
+	rec, err := s.current(w, r, true)
 	s.answerSession(w, rec, err)
 }
 
@@ -68,9 +68,12 @@ func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 // to the X-Forwarded-Uri the proxy sends. nginx's auth_request accepts only
 // 2xx, 401 and 403, so it uses the plain form and an error_page.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	var q url.Values
+	if r.URL.RawQuery != "" { // the common case, a bare check, parses nothing
+		q = r.URL.Query()
+	}
 	redirect := q.Get("redirect") == "true"
-	rec, err := s.current(r.Context(), false)
+	rec, err := s.current(w, r, false)
 	if err != nil {
 		if !sessionEnded(err) {
 			s.log.Error("verify", "error", err.Error())
@@ -94,7 +97,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := rec.user()
-	if !RulesFromQuery(q).Allows(u) {
+	if q != nil && !RulesFromQuery(q).Allows(u) {
 		// Signed in, but not allowed here: 403, and the session stays.
 		s.cfg.Observer.Verify("forbidden")
 		s.log.Info("verify", "outcome", "forbidden", "strategy", u.Strategy)
@@ -105,7 +108,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	setIdentityHeaders(w.Header(), u)
+	h := w.Header()
+	for k, v := range rec.identityHeaders() {
+		h[k] = v // shared, read-only: made once per stored identity
+	}
 	s.cfg.Observer.Verify("ok")
 	w.WriteHeader(http.StatusOK)
 }

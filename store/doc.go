@@ -1,8 +1,10 @@
-// Package store keeps authflow's server-side state: the pending logins
-// (single-use, short-lived), the session records that hold each session's
-// tokens, and the locks that make a session refresh happen once across
-// every instance. It also hands the scs session manager its store.
+// Package store holds authflow's shared state in process memory: session
+// records, the login spent-list and key, back-channel logout indexes and
+// refresh locks. Memory is for one authflow process; for several behind
+// one load balancer, package store/redisstore keeps the same state in
+// Redis (single, Sentinel or Cluster).
 //
-// Two implementations: Memory, for one process, and Redis, for several
-// authflow processes behind one load balancer sharing sessions.
+// The interfaces these stores satisfy are defined by their consumer,
+// package server (server.Store and its optional capabilities); this
+// package only provides implementations and the ErrNotFound they share.
 package store

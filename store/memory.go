@@ -5,12 +5,22 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/alexedwards/scs/v2"
 )
 
-// Memory is a Store in process memory: the default, for a single authflow
-// process. Expired entries are dropped on access and by a sweep each minute.
+// MemoryOptions configures a Memory. The zero value is ready to use.
+type MemoryOptions struct {
+	// Now is the clock entries expire by. Default time.Now; tests pass the
+	// clock the server runs on, so that lifetimes need no real waiting.
+	Now func() time.Time
+	// SweepEvery is how often expired entries are dropped in the
+	// background (they are also dropped when read). Default 1 minute.
+	SweepEvery time.Duration
+}
+
+// Memory is a store in process memory: the default, for a single authflow
+// process. It keeps values as they were given — bytes, or (through the
+// object methods) Go values that are never copied or decoded — so a
+// session read is a map lookup. Call Close to stop its sweeper.
 type Memory struct {
 	mu      sync.Mutex
 	entries map[string]memEntry
@@ -23,7 +33,7 @@ type Memory struct {
 }
 
 type memEntry struct {
-	value  []byte
+	value  any // []byte, or an object
 	expiry time.Time
 }
 
@@ -32,16 +42,22 @@ type memSet struct {
 	expiry  time.Time
 }
 
-// NewMemory returns an empty Memory store. Call Close to stop its sweeper.
-func NewMemory() *Memory {
+// NewMemory returns an empty Memory store with its sweeper running.
+func NewMemory(o MemoryOptions) *Memory {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = time.Minute
+	}
 	m := &Memory{
 		entries: map[string]memEntry{},
 		sets:    map[string]*memSet{},
 		locks:   map[string]chan struct{}{},
-		now:     time.Now,
+		now:     o.Now,
 		stop:    make(chan struct{}),
 	}
-	go m.sweep(time.Minute)
+	go m.sweep(o.SweepEvery)
 	return m
 }
 
@@ -70,43 +86,41 @@ func (m *Memory) sweep(every time.Duration) {
 	}
 }
 
-// Set implements Store.
-func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.entries[key] = memEntry{value: append([]byte(nil), value...), expiry: m.now().Add(ttl)}
+// Close stops the sweeper. The store stays usable.
+func (m *Memory) Close() error {
+	m.once.Do(func() { close(m.stop) })
 	return nil
 }
 
-// Get implements Store.
-func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.get(key)
-}
-
-func (m *Memory) get(key string) ([]byte, error) {
+// get returns key's live value, or nil. The caller holds mu.
+func (m *Memory) get(key string) any {
 	e, ok := m.entries[key]
 	if !ok {
-		return nil, ErrNotFound
+		return nil
 	}
 	if !m.now().Before(e.expiry) {
 		delete(m.entries, key)
-		return nil, ErrNotFound
+		return nil
 	}
-	return append([]byte(nil), e.value...), nil
+	return e.value
 }
 
-// Take implements Store.
-func (m *Memory) Take(_ context.Context, key string) ([]byte, error) {
+func (m *Memory) put(key string, v any, ttl time.Duration) {
+	m.entries[key] = memEntry{value: v, expiry: m.now().Add(ttl)}
+}
+
+// Get returns the bytes stored under key, or ErrNotFound.
+func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v, err := m.get(key)
-	delete(m.entries, key)
-	return v, err
+	b, ok := m.get(key).([]byte)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return bytes.Clone(b), nil
 }
 
-// Delete implements Store.
+// Delete removes key; a missing key is not an error.
 func (m *Memory) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -114,30 +128,70 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// SetNew implements Store.
+// SetNew stores value under key for ttl only if key does not exist, and
+// reports whether it did: of two concurrent SetNews of one key, one wins.
 func (m *Memory) SetNew(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, err := m.get(key); err == nil {
-		return false, nil
-	}
-	m.entries[key] = memEntry{value: append([]byte(nil), value...), expiry: m.now().Add(ttl)}
-	return true, nil
+	return m.setNew(key, bytes.Clone(value), ttl), nil
 }
 
-// CompareAndSwap implements Store.
+func (m *Memory) setNew(key string, v any, ttl time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.get(key) != nil {
+		return false
+	}
+	m.put(key, v, ttl)
+	return true
+}
+
+// CompareAndSwap stores value under key for ttl only if key holds old, and
+// reports whether it did. A missing key is never swapped.
 func (m *Memory) CompareAndSwap(_ context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cur, err := m.get(key)
-	if err != nil || !bytes.Equal(cur, old) {
+	cur, ok := m.get(key).([]byte)
+	if !ok || !bytes.Equal(cur, old) {
 		return false, nil
 	}
-	m.entries[key] = memEntry{value: append([]byte(nil), value...), expiry: m.now().Add(ttl)}
+	m.put(key, bytes.Clone(value), ttl)
 	return true, nil
 }
 
-// set returns the live set named key, or nil.
+// GetObject returns the object stored under key, or ErrNotFound. The
+// object is shared: callers must treat it as immutable.
+func (m *Memory) GetObject(_ context.Context, key string) (any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.get(key)
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	if _, isBytes := v.([]byte); isBytes {
+		return nil, ErrNotFound
+	}
+	return v, nil
+}
+
+// SetNewObject is SetNew for an object (a non-nil pointer, never mutated
+// afterwards).
+func (m *Memory) SetNewObject(_ context.Context, key string, v any, ttl time.Duration) (bool, error) {
+	return m.setNew(key, v, ttl), nil
+}
+
+// SwapObject is CompareAndSwap for objects: it replaces old (compared by
+// identity) with v.
+func (m *Memory) SwapObject(_ context.Context, key string, old, v any, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.get(key)
+	if cur == nil || cur != old {
+		return false, nil
+	}
+	m.put(key, v, ttl)
+	return true, nil
+}
+
+// set returns the live set named key, or nil. The caller holds mu.
 func (m *Memory) set(key string) *memSet {
 	st, ok := m.sets[key]
 	if !ok {
@@ -150,7 +204,9 @@ func (m *Memory) set(key string) *memSet {
 	return st
 }
 
-// AddMember implements Store.
+// AddMember adds member to the set named key, as a member until until.
+// Members whose until has passed by now are dropped, and the set lives as
+// long as its longest-lived member.
 func (m *Memory) AddMember(_ context.Context, key, member string, now, until time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -171,7 +227,8 @@ func (m *Memory) AddMember(_ context.Context, key, member string, now, until tim
 	return nil
 }
 
-// Members implements Store.
+// Members returns the members of the set named key that are still members
+// at now; none when it does not exist.
 func (m *Memory) Members(_ context.Context, key string, now time.Time) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,7 +245,7 @@ func (m *Memory) Members(_ context.Context, key string, now time.Time) ([]string
 	return out, nil
 }
 
-// RemoveMember implements Store.
+// RemoveMember removes member from the set named key.
 func (m *Memory) RemoveMember(_ context.Context, key, member string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -201,8 +258,9 @@ func (m *Memory) RemoveMember(_ context.Context, key, member string) error {
 	return nil
 }
 
-// Lock implements Store. In one process a holder cannot die without its
-// process, so the lock needs no expiry.
+// Lock waits until it holds the lock named key, or ctx ends; unlock
+// releases it. In one process a holder cannot die without its process, so
+// the lock needs no expiry.
 func (m *Memory) Lock(ctx context.Context, key string) (func(), error) {
 	for {
 		m.mu.Lock()
@@ -228,33 +286,4 @@ func (m *Memory) Lock(ctx context.Context, key string) (func(), error) {
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// Sessions implements Store: browser sessions live in the same map, under
-// "session:" keys, and expire with it.
-func (m *Memory) Sessions() scs.Store { return memSessions{m} }
-
-// Close stops the sweeper.
-func (m *Memory) Close() error {
-	m.once.Do(func() { close(m.stop) })
-	return nil
-}
-
-// memSessions is the scs.Store view of a Memory.
-type memSessions struct{ m *Memory }
-
-func (s memSessions) Find(token string) ([]byte, bool, error) {
-	v, err := s.m.Get(context.Background(), "session:"+token)
-	if err != nil {
-		return nil, false, nil
-	}
-	return v, true, nil
-}
-
-func (s memSessions) Commit(token string, b []byte, expiry time.Time) error {
-	return s.m.Set(context.Background(), "session:"+token, b, expiry.Sub(s.m.now()))
-}
-
-func (s memSessions) Delete(token string) error {
-	return s.m.Delete(context.Background(), "session:"+token)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/authflow/authflow/metrics"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
+	"github.com/authflow/authflow/store/redisstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,7 +43,8 @@ var settings = []struct {
 	{"signout_success", "signout-success", "where sign-out redirects", "/"},
 	{"signout_webhook", "signout-webhook", "URL that receives a JSON POST after each sign-out", ""},
 	{"session.store", "session-store", "session store: memory or redis", "memory"},
-	{"session.redis_url", "session-redis-url", "Redis URL for session.store=redis", "redis://127.0.0.1:6379/0"},
+	{"session.redis_url", "session-redis-url", "Redis URL for session.store=redis (in the form session.redis_mode asks)", "redis://127.0.0.1:6379/0"},
+	{"session.redis_mode", "session-redis-mode", "how to reach Redis: single, sentinel (URL ?master_name=NAME&addr=…) or cluster (URL ?addr=…&addr=…)", "single"},
 	{"session.lifetime", "session-lifetime", "absolute session lifetime", 24 * time.Hour},
 	{"session.idle_timeout", "session-idle-timeout", "end sessions idle this long (0: never)", time.Duration(0)},
 	{"cookie.secure", "cookie-secure", "mark cookies Secure (turn off only for plain-http development)", true},
@@ -283,14 +285,21 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis", "message", fmt.Sprintf(format, v...))
 }
 
-func openStore(ctx context.Context, v *viper.Viper) (store.Store, error) {
+// sessionStore is a server.Store that serve closes when it stops.
+type sessionStore interface {
+	server.Store
+	Close() error
+}
+
+func openStore(ctx context.Context, v *viper.Viper) (sessionStore, error) {
 	switch kind := v.GetString("session.store"); kind {
 	case "memory", "":
-		return store.NewMemory(), nil
+		return store.NewMemory(store.MemoryOptions{}), nil
 	case "redis":
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		return store.OpenRedis(c, v.GetString("session.redis_url"), "authflow:")
+		return redisstore.Open(c, redisstore.Options{URL: v.GetString("session.redis_url"),
+			Mode: redisstore.Mode(v.GetString("session.redis_mode")), Prefix: "authflow:"})
 	default:
 		return nil, fmt.Errorf("session.store: %q is not memory or redis", kind)
 	}

@@ -1,0 +1,257 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authflow/authflow/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store keeps authflow's shared state in Redis, for every authflow process
+// that uses the same Redis and prefix. Every command and script touches a
+// single key, so the store works unchanged on Redis Cluster. Locks are SET
+// NX PX with a random token, renewed while held and released only by their
+// holder.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+	// LockRetry is the wait between two attempts to take a held lock.
+	LockRetry time.Duration
+	lockTTL   time.Duration // store.LockTTL; shorter in tests
+}
+
+// New returns a Store over client (a *redis.Client, a failover client for
+// Sentinel, or a *redis.ClusterClient); every key it writes starts with
+// prefix (default "authflow:").
+func New(client redis.UniversalClient, prefix string) *Store {
+	if prefix == "" {
+		prefix = "authflow:"
+	}
+	return &Store{client: client, prefix: prefix, LockRetry: 20 * time.Millisecond, lockTTL: store.LockTTL}
+}
+
+// Mode names how authflow reaches Redis.
+type Mode string
+
+// The modes of Options.Mode.
+const (
+	// Single is one Redis server: URL is redis://[user:pass@]host:port/db.
+	Single Mode = "single"
+	// Sentinel is a primary found through Sentinel: URL is
+	// redis://[user:pass@]SENTINEL:PORT?master_name=NAME&addr=SENTINEL2:PORT…
+	Sentinel Mode = "sentinel"
+	// Cluster is a Redis Cluster: URL is
+	// redis://[user:pass@]NODE:PORT?addr=NODE2:PORT&addr=NODE3:PORT…
+	Cluster Mode = "cluster"
+)
+
+// Options configures Open.
+type Options struct {
+	// URL is the Redis URL, in the form of Mode (go-redis's ParseURL,
+	// ParseFailoverURL or ParseClusterURL).
+	URL string
+	// Mode is Single (default), Sentinel or Cluster.
+	Mode Mode
+	// Prefix starts every key; default "authflow:".
+	Prefix string
+}
+
+// Open connects to Redis as o says and checks the connection with PING.
+// Errors name the addresses, never a password.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	client, addrs, err := newClient(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("redisstore: redis at %s: %w", addrs, err)
+	}
+	return New(client, o.Prefix), nil
+}
+
+func newClient(o Options) (redis.UniversalClient, string, error) {
+	switch o.Mode {
+	case "", Single:
+		opts, err := redis.ParseURL(o.URL)
+		if err != nil {
+			return nil, "", fmt.Errorf("redisstore: redis url: %w", err)
+		}
+		return redis.NewClient(opts), opts.Addr, nil
+	case Sentinel:
+		opts, err := redis.ParseFailoverURL(o.URL)
+		if err != nil {
+			return nil, "", fmt.Errorf("redisstore: redis sentinel url: %w", err)
+		}
+		if opts.MasterName == "" {
+			return nil, "", errors.New("redisstore: redis sentinel url: no master_name parameter")
+		}
+		return redis.NewFailoverClient(opts), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
+	case Cluster:
+		opts, err := redis.ParseClusterURL(o.URL)
+		if err != nil {
+			return nil, "", fmt.Errorf("redisstore: redis cluster url: %w", err)
+		}
+		return redis.NewClusterClient(opts), "cluster " + strings.Join(opts.Addrs, ","), nil
+	}
+	return nil, "", fmt.Errorf("redisstore: redis mode %q: want single, sentinel or cluster", o.Mode)
+}
+
+// Client returns the underlying client.
+func (r *Store) Client() redis.UniversalClient { return r.client }
+
+// Get implements server.Store.
+func (r *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := r.client.Get(ctx, r.prefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: redis get: %w", err)
+	}
+	return v, nil
+}
+
+// Delete implements server.Store.
+func (r *Store) Delete(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, r.prefix+key).Err(); err != nil {
+		return fmt.Errorf("redisstore: redis del: %w", err)
+	}
+	return nil
+}
+
+// SetNew implements server.Store with SET NX.
+func (r *Store) SetNew(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	ok, err := r.client.SetNX(ctx, r.prefix+key, value, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: redis setnx: %w", err)
+	}
+	return ok, nil
+}
+
+// casScript swaps the value only if it is the expected one.
+var casScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) return 1 end
+return 0`)
+
+// CompareAndSwap implements server.Store with a GET-compare-SET script.
+func (r *Store) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	n, err := casScript.Run(ctx, r.client, []string{r.prefix + key}, old, value, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: redis compare-and-swap: %w", err)
+	}
+	return n == 1, nil
+}
+
+// addMemberScript keeps a set as a sorted set scored by each member's
+// until (Unix ms): it drops the members past now, adds the member, and
+// makes the key live as long as its longest-lived member, never shorter.
+var addMemberScript = redis.NewScript(`redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[2])
+redis.call("ZADD", KEYS[1], ARGV[3], ARGV[1])
+local ttl = tonumber(ARGV[3]) - tonumber(ARGV[2])
+if redis.call("PTTL", KEYS[1]) < ttl then redis.call("PEXPIRE", KEYS[1], ttl) end
+return 1`)
+
+// AddMember implements server.Store with ZREMRANGEBYSCORE, ZADD and PEXPIRE, in one
+// script.
+func (r *Store) AddMember(ctx context.Context, key, member string, now, until time.Time) error {
+	err := addMemberScript.Run(ctx, r.client, []string{r.prefix + key}, member, now.UnixMilli(), until.UnixMilli()).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: redis zadd: %w", err)
+	}
+	return nil
+}
+
+// Members implements server.Store with ZRANGE BYSCORE.
+func (r *Store) Members(ctx context.Context, key string, now time.Time) ([]string, error) {
+	v, err := r.client.ZRangeArgs(ctx, redis.ZRangeArgs{Key: r.prefix + key, ByScore: true,
+		Start: "(" + strconv.FormatInt(now.UnixMilli(), 10), Stop: "+inf"}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: redis zrange: %w", err)
+	}
+	return v, nil
+}
+
+// RemoveMember implements server.Store with ZREM.
+func (r *Store) RemoveMember(ctx context.Context, key, member string) error {
+	if err := r.client.ZRem(ctx, r.prefix+key, member).Err(); err != nil {
+		return fmt.Errorf("redisstore: redis zrem: %w", err)
+	}
+	return nil
+}
+
+// unlockScript deletes the lock only if it still holds our token, so that a
+// holder whose lock expired cannot release its successor's.
+var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// renewScript extends the lock only while it still holds our token.
+var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
+
+// Lock implements server.Store with SET NX PX of a random token. The lock lives
+// LockTTL and is renewed every third of that while its holder runs, so a
+// holder that dies (kill -9, a lost connection) leaves it for LockTTL at
+// most.
+func (r *Store) Lock(ctx context.Context, key string) (func(), error) {
+	var b [16]byte
+	rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	k := r.prefix + "lock:" + key
+	for {
+		ok, err := r.client.SetNX(ctx, k, token, r.lockTTL).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: redis lock: %w", err)
+		}
+		if ok {
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go r.renew(k, token, stop, done)
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					close(stop)
+					<-done
+					// A fresh context: release even when the request's has ended.
+					c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					unlockScript.Run(c, r.client, []string{k}, token)
+				})
+			}, nil
+		}
+		select {
+		case <-time.After(r.LockRetry):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// renew keeps the lock k alive until stop is closed or the lock is lost.
+func (r *Store) renew(k, token string, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(r.lockTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			c, cancel := context.WithTimeout(context.Background(), r.lockTTL/3)
+			n, err := renewScript.Run(c, r.client, []string{k}, token, r.lockTTL.Milliseconds()).Int()
+			cancel()
+			if err == nil && n == 0 {
+				return // lost: expired and taken by another holder
+			}
+		}
+	}
+}
+
+// Close closes the client.
+func (r *Store) Close() error { return r.client.Close() }
