@@ -6,8 +6,6 @@ toolchain go1.27.3
 
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
-	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
-	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/fsnotify/fsnotify v1.9.0
 	github.com/go-jose/go-jose/v4 v4.1.4

@@ -1,7 +1,11 @@
 package engine_test
 
 import (
+	"os"
 	"testing"
+
+	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/strategies"
 )
 
 // BenchmarkAuthCodeURL is the per-redirect cost of building the authorize
@@ -45,5 +49,28 @@ func BenchmarkExchangeRS256(b *testing.B) {
 	}
 	if n := p.jwksHits.Load(); n != 1 {
 		b.Errorf("JWKS fetched %d times, want 1 (cached)", n)
+	}
+}
+
+// BenchmarkLoadCompile is the start-up (and reload) cost of a strategy
+// file: testdata/builtins.json (every built-in, merged with the catalogue)
+// read, checked and compiled into a plan, then bound into an engine.
+func BenchmarkLoadCompile(b *testing.B) {
+	data, err := os.ReadFile("../testdata/builtins.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := func(string) (string, bool) { return "secret", true }
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := strategies.Parse("builtins.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := engine.New(plan, engine.Options{LookupEnv: env})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
 	}
 }

@@ -27,7 +27,7 @@ func TestCatalogueCompiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if got, want := len(e.Strategies()), len(strategies.Builtin()); got != want {
+	if got, want := len(e.Strategies()), len(strategies.Catalogue()); got != want {
 		t.Fatalf("%d strategies compiled, want %d", got, want)
 	}
 	for _, s := range e.Strategies() {
@@ -45,8 +45,8 @@ func TestCatalogueCompiles(t *testing.T) {
 		if q.Get("redirect_uri") != "https://app.example.com/auth/"+s.Name()+"/callback" || q.Get("state") == "" || q.Get("client_id") == "" {
 			t.Errorf("%s: auth URL %q lacks redirect_uri, state or client_id", s.Name(), u)
 		}
-		if s.Definition().PKCE != (q.Get("code_challenge_method") == "S256") {
-			t.Errorf("%s: PKCE %v but auth URL %q", s.Name(), s.Definition().PKCE, u)
+		if pkce := !s.Definition().InsecureNoPKCE; pkce != (q.Get("code_challenge_method") == "S256") {
+			t.Errorf("%s: PKCE %v but auth URL %q", s.Name(), pkce, u)
 		}
 	}
 }

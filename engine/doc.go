@@ -2,20 +2,31 @@
 // state, nonce and PKCE), runs the steps after the callback (token exchange,
 // JWT verification, userinfo, ...), and later refreshes and revokes tokens.
 //
-//	set, _ := strategies.Load("strategies.json")
-//	e, err := engine.New(set, engine.Options{})
-//	s := e.Strategy("okta")
-//	login, _ := s.NewLogin()                       // keep it server-side until the callback
-//	http.Redirect(w, r, s.AuthCodeURL(login), 302)  // (AuthCodeURL returns an error too)
-//	...
-//	res, err := s.Exchange(ctx, login, r.URL.Query()) // res.User, res.Claims, res.Tokens
+// It runs a plan that package strategies compiled and checked; New binds the
+// plan to what only exists at run time: the environment (${env.NAME}), the
+// HTTP client, the key sets and the hooks.
 //
-// Templates are compiled once, in New. Every outbound call takes the
-// caller's context, runs under Options.StepTimeout and reads at most
-// Options.MaxResponseBytes of the answer, through the injected HTTP client.
+//	plan, err := strategies.Load("strategies.json") // the compile `authflow validate` runs
+//	if err != nil { ... }
+//	e, err := engine.New(plan, engine.Options{BaseURI: "https://app.example.com"})
+//	if err != nil { ... }                            // an unset ${env.NAME}, no base_uri
+//	defer e.Close()
+//	s := e.Strategy("okta")
+//
+//	login := s.NewLogin()                            // keep it server-side until the callback
+//	u, err := s.AuthCodeURL(login)
+//	http.Redirect(w, r, u, http.StatusFound)
+//	...
+//	res, err := s.Exchange(ctx, login, r.URL.Query()) // at the callback: res.User, res.Claims, res.Tokens
+//
+// Nothing is compiled here: templates were compiled once, by strategies.
+// Every outbound call takes the caller's context, runs under
+// Options.StepTimeout and reads at most Options.MaxResponseBytes of the
+// answer, through the injected HTTP client.
 //
 // Failures are typed where callers branch on them: *ProviderError for an
 // OAuth 2.0 error answer (RFC 6749 §5.2) or the IdP's refusal at the
-// callback, and the sentinels ErrInvalidToken, ErrUnreachable and
-// ErrResponseTooLarge, all wrapped in a *StepError naming the step.
+// callback, with its ErrorCode, and the sentinels ErrInvalidToken,
+// ErrUnreachable and ErrResponseTooLarge, all wrapped in a *StepError
+// naming the step.
 package engine

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"github.com/authflow/authflow/strategies"
 )
 
-// Options configures an Engine. The zero value is usable; New applies the
-// defaults documented on each field.
+// Options configures an Engine: what it binds a plan to at run time (the
+// HTTP client, the environment, the clock, hooks). The zero value is
+// usable; New applies the defaults documented on each field. None of them
+// turns a security check off.
 type Options struct {
 	// HTTPClient makes every outbound call. Default: a client with
 	// http.DefaultTransport. Its transport is wrapped to enforce
@@ -84,8 +87,8 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Engine holds the compiled strategies of one strategy set and what they
-// share: the HTTP client and the key-set cache. It is safe for concurrent use.
+// Engine runs the strategies of one plan with what they share: the HTTP
+// client and the key-set cache. It is safe for concurrent use.
 type Engine struct {
 	opts   Options
 	client *http.Client
@@ -98,10 +101,17 @@ type Engine struct {
 	cancel context.CancelFunc
 }
 
-// New compiles every strategy of set. It fails when a template cannot be
-// compiled or a variable cannot be resolved (an unset ${env.NAME}), naming
-// the strategy and field. Call Close when done with the engine.
-func New(set *strategies.Set, opts Options) (*Engine, error) {
+// New binds a compiled plan (strategies.Load, Parse or Compile) to the
+// run-time concerns in opts: it reads the environment the templates name,
+// resolves the variables, and gives each verifier its key set. Nothing is
+// compiled or checked again here: a plan is valid by construction. New
+// fails when a ${env.NAME} is unset, when no base_uri is set anywhere, or
+// when a URI the environment completes is not an absolute http(s) URL,
+// naming the strategy and field. Call Close when done with the engine.
+func New(plan *strategies.Plan, opts Options) (*Engine, error) {
+	if plan == nil {
+		return nil, errors.New("engine: no plan: compile one with strategies.Load, Parse or Compile")
+	}
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
@@ -112,14 +122,14 @@ func New(set *strategies.Set, opts Options) (*Engine, error) {
 		ctx:    ctx,
 		cancel: cancel,
 	}
-	for _, def := range set.Strategies {
-		s, err := e.compile(def)
+	for _, sp := range plan.Strategies() {
+		s, err := e.bind(sp)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("engine: %s: strategy %q: %w", set.File, def.Name, err)
+			return nil, fmt.Errorf("engine: %s: strategy %q: %w", plan.File(), sp.Name(), err)
 		}
-		e.order = append(e.order, def.Name)
-		e.byName[def.Name] = s
+		e.order = append(e.order, sp.Name())
+		e.byName[sp.Name()] = s
 	}
 	return e, nil
 }

@@ -32,16 +32,46 @@ var (
 	ErrNoRefreshToken = errors.New("no refresh token or refresh step")
 )
 
+// Names of what a StepError or a ProviderError reports besides the
+// strategy's own steps.
+const (
+	// StepAuthorize is the authorize redirect and the callback's answer.
+	StepAuthorize = "authorize"
+	// StepLogout is the RP-initiated logout URL.
+	StepLogout = "logout"
+)
+
+// ErrorCode is an OAuth 2.0 error code an identity provider answers with
+// (RFC 6749 §4.1.2.1 and §5.2), or another code a provider uses
+// (bad_verification_code, Slack's invalid_code, a WeChat errcode).
+type ErrorCode string
+
+// The error codes of RFC 6749 (§4.1.2.1 at the callback, §5.2 from the
+// token endpoint) and RFC 7009 §2.2.1.
+const (
+	CodeInvalidRequest          ErrorCode = "invalid_request"
+	CodeUnauthorizedClient      ErrorCode = "unauthorized_client"
+	CodeAccessDenied            ErrorCode = "access_denied"
+	CodeUnsupportedResponseType ErrorCode = "unsupported_response_type"
+	CodeInvalidScope            ErrorCode = "invalid_scope"
+	CodeServerError             ErrorCode = "server_error"
+	CodeTemporarilyUnavailable  ErrorCode = "temporarily_unavailable"
+	CodeInvalidClient           ErrorCode = "invalid_client"
+	CodeInvalidGrant            ErrorCode = "invalid_grant"
+	CodeUnsupportedGrantType    ErrorCode = "unsupported_grant_type"
+	CodeUnsupportedTokenType    ErrorCode = "unsupported_token_type"
+)
+
 // ProviderError is an identity provider's refusal: an OAuth 2.0 error
 // answer from an endpoint (RFC 6749 §5.2), any other non-2xx answer, or an
 // error returned to the callback (RFC 6749 §4.1.2.1, Step "authorize").
 // Code and Description come from the IdP; show Code-based messages to users,
 // never Description.
 type ProviderError struct {
-	Step        string // "authorize" for an error at the callback
-	StatusCode  int    // HTTP status; 0 for the callback
-	Code        string // e.g. invalid_grant, invalid_client, access_denied
-	Description string // error_description, for the log
+	Step        string    // StepAuthorize for an error at the callback
+	StatusCode  int       // HTTP status; 0 for the callback
+	Code        ErrorCode // e.g. CodeInvalidGrant, CodeInvalidClient, CodeAccessDenied
+	Description string    // error_description, for the log
 }
 
 func (e *ProviderError) Error() string {
@@ -50,7 +80,7 @@ func (e *ProviderError) Error() string {
 		s += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
 	}
 	if e.Code != "" {
-		s += ": " + e.Code
+		s += ": " + string(e.Code)
 	}
 	if e.Description != "" {
 		s += ": " + e.Description

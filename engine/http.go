@@ -14,30 +14,32 @@ import (
 	"unicode/utf8"
 
 	"github.com/authflow/authflow/interp"
+	"github.com/authflow/authflow/strategies"
 	"github.com/tidwall/gjson"
 )
 
 // runHTTP runs an HTTP step and returns its answer as JSON.
 func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, error) {
-	uri, err := st.uri.Execute(interp.URI, sc.lookup)
+	uri, err := st.URI().Execute(sc.value)
 	if err != nil {
 		return nil, fmt.Errorf("uri: %w", wrapExec(err))
 	}
 	var body io.Reader
 	contentType := ""
 	switch {
-	case st.form != nil:
-		form := make(url.Values, len(st.form))
-		for _, f := range st.form {
-			v, err := f.t.Execute(interp.Raw, sc.lookup)
+	case st.Form() != nil:
+		fields := st.Form()
+		form := make(url.Values, len(fields))
+		for _, f := range fields {
+			v, err := f.Value.Execute(sc.value)
 			if err != nil {
-				return nil, fmt.Errorf("form.%s: %w", f.name, wrapExec(err))
+				return nil, fmt.Errorf("%s: %w", f.Value.Field(), wrapExec(err))
 			}
-			form.Set(f.name, v)
+			form.Set(f.Name, v)
 		}
 		body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
-	case st.json != nil:
-		v, err := executeJSON(st.json, sc)
+	case st.JSON() != nil:
+		v, err := executeJSON(st.JSON(), sc)
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +51,8 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.e.opts.StepTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, st.method, uri, body)
+	method := st.Method()
+	req, err := http.NewRequestWithContext(ctx, method, uri, body)
 	if err != nil {
 		return nil, fmt.Errorf("uri: %w", err)
 	}
@@ -57,21 +60,21 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
-	for _, h := range st.headers {
-		v, err := h.t.Execute(interp.Header, sc.lookup)
+	for _, h := range st.Headers() {
+		v, err := h.Value.Execute(sc.value)
 		if err != nil {
-			return nil, fmt.Errorf("config.headers.%s: %w", h.name, wrapExec(err))
+			return nil, fmt.Errorf("%s: %w", h.Value.Field(), wrapExec(err))
 		}
-		req.Header.Set(h.name, v)
+		req.Header.Set(h.Name, v)
 	}
-	if st.auth != nil {
-		u, err := st.auth[0].Execute(interp.Raw, sc.lookup)
+	if user, pass := st.BasicAuth(); user != nil {
+		u, err := user.Execute(sc.value)
 		if err != nil {
-			return nil, fmt.Errorf("config.auth.username: %w", wrapExec(err))
+			return nil, fmt.Errorf("%s: %w", user.Field(), wrapExec(err))
 		}
-		p, err := st.auth[1].Execute(interp.Raw, sc.lookup)
+		p, err := pass.Execute(sc.value)
 		if err != nil {
-			return nil, fmt.Errorf("config.auth.password: %w", wrapExec(err))
+			return nil, fmt.Errorf("%s: %w", pass.Field(), wrapExec(err))
 		}
 		// RFC 6749 §2.3.1: client id and secret are form-encoded before Basic.
 		req.SetBasicAuth(url.QueryEscape(u), url.QueryEscape(p))
@@ -79,9 +82,9 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	resp, err := s.e.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, fmt.Errorf("%s %s: %w", st.method, redactURI(uri), unwrapURLError(err))
+			return nil, fmt.Errorf("%s %s: %w", method, redactURI(uri), unwrapURLError(err))
 		}
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, st.method, redactURI(uri), unwrapURLError(err))
+		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, redactURI(uri), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -99,9 +102,9 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	}
 	doc, perr := toJSON(resp.Header.Get("Content-Type"), raw)
 	if !ok {
-		pe := &ProviderError{Step: st.name, StatusCode: resp.StatusCode}
+		pe := &ProviderError{Step: st.Name(), StatusCode: resp.StatusCode}
 		if perr == nil {
-			pe.Code = gjson.GetBytes(doc, "error").String()
+			pe.Code = ErrorCode(gjson.GetBytes(doc, "error").String())
 			pe.Description = gjson.GetBytes(doc, "error_description").String()
 		}
 		return nil, pe
@@ -122,7 +125,7 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 // WeChat ({"errcode": 40001}). An answer that holds an access_token too is
 // no exception.
 func (st *step) bodyError(doc []byte, status int) *ProviderError {
-	for _, path := range []string{"error", st.errorPath} {
+	for _, path := range []string{"error", st.ErrorPath()} {
 		if path == "" {
 			continue
 		}
@@ -130,10 +133,10 @@ func (st *step) bodyError(doc []byte, status int) *ProviderError {
 		if !reportsError(v) {
 			continue
 		}
-		pe := &ProviderError{Step: st.name, StatusCode: status}
+		pe := &ProviderError{Step: st.Name(), StatusCode: status}
 		switch v.Type {
 		case gjson.String:
-			pe.Code = v.Str
+			pe.Code = ErrorCode(v.Str)
 			if path == "error" {
 				pe.Description = gjson.GetBytes(doc, "error_description").String()
 			}
@@ -142,7 +145,7 @@ func (st *step) bodyError(doc []byte, status int) *ProviderError {
 			json.Compact(&b, []byte(v.Raw))
 			pe.Description = clip(b.String(), maxErrorText)
 		default:
-			pe.Code = clip(v.Raw, maxErrorText)
+			pe.Code = ErrorCode(clip(v.Raw, maxErrorText))
 		}
 		return pe
 	}
@@ -252,10 +255,10 @@ func uniqueKeys(v gjson.Result, depth int) error {
 // executeJSON builds a JSON body from its compiled form.
 func executeJSON(v any, sc *scope) (any, error) {
 	switch x := v.(type) {
-	case *interp.Template:
-		s, err := x.Execute(interp.Raw, sc.lookup)
+	case *strategies.Template:
+		s, err := x.Execute(sc.value)
 		if err != nil {
-			return nil, fmt.Errorf("json: %w", wrapExec(err))
+			return nil, fmt.Errorf("%s: %w", x.Field(), wrapExec(err))
 		}
 		return s, nil
 	case map[string]any:

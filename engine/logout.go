@@ -45,13 +45,14 @@ type LogoutToken struct {
 // jwt step: same keys, issuer, audience and algorithms as the ID token, but
 // exp is optional; iat is checked by the caller.
 func (s *Strategy) newLogoutVerifier() (*verifier, error) {
-	d := s.def.Step(strategies.StepJWT)
-	if d == nil || !d.IsDecode() || !d.Verify {
+	d := s.plan.JWTStep()
+	if d == nil || !d.IsDecode() || d.InsecureSkipVerify() {
+		// The plan refuses this; a verifier is never made without keys.
 		return nil, fmt.Errorf("backchannel_logout: needs a verified decode step named %q", strategies.StepJWT)
 	}
-	v, err := s.newVerifier(*d, false)
+	v, err := s.newVerifier(d, false)
 	if err != nil {
-		return nil, fmt.Errorf("backchannel_logout: step %q: %w", d.Name, err)
+		return nil, fmt.Errorf("backchannel_logout: step %q: %w", d.Name(), err)
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -134,7 +135,40 @@ func TestEngineStrategies(t *testing.T) {
 	if z.CanRefresh() || !a.CanRefresh() {
 		t.Errorf("CanRefresh: zeta %v, alpha %v; want false, true", z.CanRefresh(), a.CanRefresh())
 	}
-	if z.Definition() != set.Lookup("zeta") {
+	if !reflect.DeepEqual(z.Definition(), set.Lookup("zeta")) {
 		t.Error("Definition() is not the loaded strategy")
+	}
+	// The definition is a copy: changing it changes nothing that runs.
+	z.Definition().Label = "changed"
+	if z.Label() != "Zeta SSO" || z.Definition().Label != "Zeta SSO" {
+		t.Errorf("changing a Definition() changed the strategy: label %q", z.Label())
+	}
+}
+
+// TestNewURIFromEnv: a URI the environment completes is checked when the
+// engine binds it (the compile, without the environment, leaves it open):
+// it must be an absolute http(s) URL.
+func TestNewURIFromEnv(t *testing.T) {
+	file := `{"base_uri": "https://app.test", "strategies": {"acme": {
+	  "idp": "${env.IDP}", "auth_uri": "${idp}/authorize", "client_id": "c",
+	  "steps": [{"name": "jwt", "uri": "${env.IDP}/me"}]}}}`
+	set := parseFile(t, "", file)
+	for _, tt := range []struct{ idp, want string }{
+		{"https://idp.test", ""},
+		{"idp.test", `strategy "acme": auth_uri: with its variables set: must be an absolute http(s) URL`},
+		{"https://", `strategy "acme": auth_uri: with its variables set: must be an absolute http(s) URL`},
+	} {
+		e, err := engine.New(set, engine.Options{LookupEnv: func(string) (string, bool) { return tt.idp, true }})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("IDP=%q: New: %v", tt.idp, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("IDP=%q: New = %v, want an error containing %q", tt.idp, err, tt.want)
+		case tt.want != "" && strings.Contains(err.Error(), tt.idp+"/"):
+			t.Errorf("IDP=%q: the message quotes the environment's value: %v", tt.idp, err)
+		}
+		if e != nil {
+			e.Close()
+		}
 	}
 }

@@ -6,15 +6,8 @@ import (
 	"encoding/base64"
 )
 
-// Login holds the per-login secrets the engine generates. Keep it
-// server-side between the redirect and the callback, and use it once.
-type Login struct {
-	State        string // sent as state; check it at the callback, once
-	Nonce        string // sent as nonce when the scope has openid; "" otherwise
-	CodeVerifier string // PKCE verifier (RFC 7636); "" when PKCE is off
-}
-
-// CodeChallenge returns the S256 challenge of the verifier, or "".
+// CodeChallenge returns the S256 challenge of the login's PKCE verifier
+// (RFC 7636 §4.2), or "" when PKCE is off.
 func (l *Login) CodeChallenge() string {
 	if l.CodeVerifier == "" {
 		return ""

@@ -107,7 +107,7 @@ func oidcFile(a clientAuth) string {
 
 // parseFile loads a strategy file written for the IdP at base, failing the
 // test on any error.
-func parseFile(tb testing.TB, base, file string) *strategies.Set {
+func parseFile(tb testing.TB, base, file string) *strategies.Plan {
 	tb.Helper()
 	set, err := strategies.Parse("test.json", []byte(strings.ReplaceAll(file, "{{IDP}}", base)))
 	if err != nil {
@@ -137,7 +137,7 @@ func (p *idp) options() engine.Options {
 
 // newEngine compiles set, failing the test on error, and closes the engine
 // when the test ends.
-func newEngine(tb testing.TB, set *strategies.Set, opts engine.Options) *engine.Engine {
+func newEngine(tb testing.TB, set *strategies.Plan, opts engine.Options) *engine.Engine {
 	tb.Helper()
 	e, err := engine.New(set, opts)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/authflow/authflow/strategies"
@@ -40,27 +41,27 @@ const maxTimeClaim = 1 << 62
 // it, for back-channel logout tokens, exp is optional (earlier drafts of
 // that spec had none), typ is free (logout+jwt) and the caller checks the
 // rest.
-func (s *Strategy) newVerifier(d strategies.Step, idToken bool) (*verifier, error) {
-	issuer, err := s.fixed("issuer", d.Issuer)
+func (s *Strategy) newVerifier(d *strategies.StepPlan, idToken bool) (*verifier, error) {
+	issuer, err := s.fixed(d.Issuer())
 	if err != nil {
 		return nil, err
 	}
-	jwksURI, err := s.fixed("jwks_uri", d.JWKSURI)
+	jwksURI, err := s.fixed(d.JWKSURI())
 	if err != nil {
 		return nil, err
 	}
 	aud := s.vars["client_id"]
-	if d.Audience != "" {
-		if aud, err = s.fixed("audience", d.Audience); err != nil {
+	if d.Audience() != nil {
+		if aud, err = s.fixed(d.Audience()); err != nil {
 			return nil, err
 		}
 	}
 	if issuer == "" {
 		return nil, fmt.Errorf("issuer: required to verify the token")
 	}
-	algs := d.Algorithms
+	algs := allowedOnly(d.Algorithms())
 	if len(algs) == 0 {
-		algs = strategies.DefaultAlgorithms
+		return nil, fmt.Errorf("algorithms: none of %v may verify a token", d.Algorithms())
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs),
@@ -80,6 +81,20 @@ func (s *Strategy) newVerifier(d strategies.Step, idToken bool) (*verifier, erro
 		parser:   jwt.NewParser(opts...),
 		idToken:  idToken,
 	}, nil
+}
+
+// allowedOnly returns the algorithms of algs that strategies allows: the
+// plan lists no others, and a verifier never trusts a list it did not
+// check.
+func allowedOnly(algs []string) []string {
+	allowed := strategies.AllowedAlgorithms()
+	var out []string
+	for _, a := range algs {
+		if slices.Contains(allowed, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // verify checks raw and returns its claims.

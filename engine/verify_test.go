@@ -242,9 +242,11 @@ func TestNonceOnOtherTokens(t *testing.T) {
 	}
 }
 
-// TestAlgorithmsNotRevalidated: a set built without strategies.Parse's
-// checks may list "HS256" or "none" in a decode step; verification must
-// still refuse such tokens (the keys are public keys).
+// TestAlgorithmsNotRevalidated: a loaded definition changed afterwards to
+// list "HS256" or "none" in a decode step changes nothing: the plan keeps
+// the list it checked, and such tokens are refused (the keys are public
+// keys; the verifier trusts no algorithm strategies does not allow:
+// TestAllowedOnly).
 func TestAlgorithmsNotRevalidated(t *testing.T) {
 	pemKey := rsaPublicPEM(t)
 	tests := []struct {

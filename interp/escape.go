@@ -8,20 +8,25 @@ import (
 )
 
 // Context names where a template's output is used; it decides how each
-// substituted value is escaped.
+// substituted value is escaped. A template is compiled for one context.
 type Context int
 
 const (
-	// Raw substitutes values as they are. Use it where the caller encodes the
-	// result itself: a form field (url.Values), a JSON body (encoding/json), a
-	// value to decode as a JWT.
-	Raw Context = iota
+	// Plain substitutes values as they are: a value to decode as a JWT, an
+	// issuer, a strategy variable.
+	Plain Context = iota
 	// Header refuses values carrying CR, LF or NUL, which would split a header.
 	Header
-	// URI escapes by position: after the first '?' each value is
-	// query-escaped; before it (scheme, host, path) only trusted values
-	// (Config, Generated) may appear, as they are.
+	// URI escapes by position: after the first '?' or '#' (the query) each
+	// value is query-escaped; before it (scheme, host, path) only trusted
+	// values (Config, Generated) may appear, as they are.
 	URI
+	// Form substitutes values as they are; the caller form-encodes the
+	// result (url.Values), a whole field at a time.
+	Form
+	// JSON substitutes values as they are; the caller writes the result as
+	// one JSON string (encoding/json).
+	JSON
 )
 
 func (c Context) String() string {
@@ -30,23 +35,48 @@ func (c Context) String() string {
 		return "header"
 	case URI:
 		return "URI"
+	case Form:
+		return "form"
+	case JSON:
+		return "json"
 	default:
-		return "raw"
+		return "plain"
 	}
 }
 
-// Origin says where a value came from; it decides where the value may go.
+// Origin says where a value came from, and so how far it is trusted; it
+// decides where the value may go.
 type Origin int
 
 const (
-	// Config values come from the strategy file or the environment.
+	// Config values come from the strategy file, the server's settings or
+	// the environment.
 	Config Origin = iota
 	// Generated values are made by the engine per login (state, nonce, PKCE).
 	Generated
-	// Untrusted values come from the request (the callback's query) or from
-	// the identity provider (step results, tokens).
-	Untrusted
+	// Request values come from the browser's request (the callback's query).
+	Request
+	// Provider values come from the identity provider (step results, tokens).
+	Provider
 )
+
+// Trusted reports whether a value of this origin may form a URI's scheme,
+// host or path: Config and Generated values may, Request and Provider
+// values may not.
+func (o Origin) Trusted() bool { return o == Config || o == Generated }
+
+func (o Origin) String() string {
+	switch o {
+	case Generated:
+		return "generated"
+	case Request:
+		return "request"
+	case Provider:
+		return "identity provider"
+	default:
+		return "config"
+	}
+}
 
 // ErrUnsafeValue is wrapped by execution errors for a value refused in its
 // context: an untrusted value in a URI's scheme, host or path, or CR/LF in a
@@ -78,7 +108,7 @@ func (s *escapeState) escape(ref Ref, v string, o Origin) (string, error) {
 		if s.inQuery {
 			return url.QueryEscape(v), nil
 		}
-		if o == Untrusted {
+		if !o.Trusted() {
 			return "", &ExecError{Ref: ref, Err: errUntrustedURI}
 		}
 		return v, nil

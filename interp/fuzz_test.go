@@ -13,7 +13,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		tpl, err := Compile(src)
+		tpl, err := Compile(src, URI)
 		if err != nil {
 			return
 		}
@@ -22,7 +22,7 @@ func FuzzCompile(f *testing.F) {
 				t.Fatalf("bad ref %+v from %q", r, src)
 			}
 		}
-		if _, err := tpl.Execute(URI, func(Ref) (string, Origin, bool) { return "v", Config, true }); err != nil {
+		if _, err := tpl.Execute(func(Ref) (string, Origin, bool) { return "v", Config, true }); err != nil {
 			t.Fatalf("execute %q: %v", src, err)
 		}
 	})
@@ -34,13 +34,13 @@ func FuzzQueryEscape(f *testing.F) {
 	for _, s := range []string{"a", "&x=1", "%26", "#", "?", "a b+c", "\r\n", "\x00"} {
 		f.Add(s)
 	}
-	tpl := MustCompile("https://idp.test/t?code=${auth.code}&state=${state}")
+	tpl := MustCompile("https://idp.test/t?code=${auth.code}&state=${state}", URI)
 	f.Fuzz(func(t *testing.T, v string) {
-		got, err := tpl.Execute(URI, func(r Ref) (string, Origin, bool) {
+		got, err := tpl.Execute(func(r Ref) (string, Origin, bool) {
 			if r.Root == "state" {
 				return "s", Generated, true
 			}
-			return v, Untrusted, true
+			return v, Request, true
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,14 @@ type Ref struct {
 	// Path is the rest after the first dot (a gjson path into a step result,
 	// a query parameter, an environment variable name); empty when absent.
 	Path string
+	// Index is the placeholder's position among its template's Refs.
+	Index int
+	// InQuery reports, in a URI template, that the literal text before the
+	// placeholder has begun the query (a '?' or '#'): the value is
+	// query-escaped there. Before it, the value forms the scheme, host or
+	// path. At run time a trusted value holding '?' may begin the query
+	// earlier; InQuery is what the template's text alone decides.
+	InQuery bool
 }
 
 // String returns the placeholder as written: ${Raw}.

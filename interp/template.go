@@ -14,11 +14,14 @@ const (
 	endTag   = "}"
 )
 
-// Template is a compiled ${...} template. It is safe for concurrent use.
+// Template is a compiled ${...} template for one Context. It is immutable
+// and safe for concurrent use.
 type Template struct {
-	src  string
-	t    *fasttemplate.Template
-	refs []Ref
+	src      string
+	ctx      Context
+	t        *fasttemplate.Template
+	refs     []Ref
+	literals []string // the text around the placeholders: len(refs)+1 pieces
 }
 
 // Lookup resolves one placeholder during Execute. It reports the value, where
@@ -40,78 +43,91 @@ func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Ref, e.Err) 
 // Unwrap returns the cause (ErrMissing, or an error wrapping ErrUnsafeValue).
 func (e *ExecError) Unwrap() error { return e.Err }
 
-// Compile parses src. It fails on an unclosed "${", an empty placeholder, or a
-// placeholder with white space or an invalid name.
-func Compile(src string) (*Template, error) {
+// Compile parses src as a template whose output is used in ctx. It fails on
+// an unclosed "${", an empty placeholder, or a placeholder with white space
+// or an invalid name.
+func Compile(src string, ctx Context) (*Template, error) {
 	t, err := fasttemplate.NewTemplate(src, startTag, endTag)
 	if err != nil {
 		return nil, fmt.Errorf("interp: %w", err)
 	}
-	var refs []Ref
+	tpl := &Template{src: src, ctx: ctx, t: t}
 	var firstErr error
-	// Walk the tags once to collect and check them; nothing is written.
-	t.ExecuteFunc(io.Discard, func(_ io.Writer, tag string) (int, error) {
+	// Walk the template once: fasttemplate writes the literal text and
+	// calls back for each tag, so the pieces and the tags come in order.
+	lit := &pieceWriter{}
+	inQuery := false
+	t.ExecuteFunc(lit, func(_ io.Writer, tag string) (int, error) {
+		text := lit.take()
+		if ctx == URI && strings.ContainsAny(text, "?#") {
+			inQuery = true
+		}
+		tpl.literals = append(tpl.literals, text)
 		r, err := parseRef(tag)
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
-		refs = append(refs, r)
+		r.Index, r.InQuery = len(tpl.refs), inQuery
+		tpl.refs = append(tpl.refs, r)
 		return 0, nil
 	})
+	tpl.literals = append(tpl.literals, lit.take())
 	if firstErr != nil {
 		return nil, fmt.Errorf("interp: %w", firstErr)
 	}
-	if i := strings.Index(literalOnly(src), startTag); i >= 0 {
-		return nil, fmt.Errorf("interp: unclosed %q", startTag)
+	for _, text := range tpl.literals {
+		if strings.Contains(text, startTag) {
+			return nil, fmt.Errorf("interp: unclosed %q", startTag)
+		}
 	}
-	return &Template{src: src, t: t, refs: refs}, nil
+	return tpl, nil
 }
 
 // MustCompile is like Compile but panics on error. For tests and constants.
-func MustCompile(src string) *Template {
-	t, err := Compile(src)
+func MustCompile(src string, ctx Context) *Template {
+	t, err := Compile(src, ctx)
 	if err != nil {
 		panic(err)
 	}
 	return t
 }
 
-// literalOnly returns src with its well-formed placeholders removed.
-func literalOnly(src string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(src, startTag)
-		if i < 0 {
-			b.WriteString(src)
-			return b.String()
-		}
-		j := strings.Index(src[i+len(startTag):], endTag)
-		if j < 0 {
-			b.WriteString(src)
-			return b.String()
-		}
-		b.WriteString(src[:i])
-		src = src[i+len(startTag)+j+len(endTag):]
-	}
+// pieceWriter collects the literal text fasttemplate writes between tags.
+type pieceWriter struct{ b strings.Builder }
+
+func (w *pieceWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+func (w *pieceWriter) take() string {
+	s := w.b.String()
+	w.b.Reset()
+	return s
 }
 
 // String returns the template's source text.
 func (t *Template) String() string { return t.src }
 
-// Refs returns the placeholders in the order they appear.
+// Context returns the context the template was compiled for.
+func (t *Template) Context() Context { return t.ctx }
+
+// Refs returns the placeholders in the order they appear. The slice is the
+// template's own: do not change it.
 func (t *Template) Refs() []Ref { return t.refs }
+
+// Literal returns the text before placeholder i (0 ≤ i < len(Refs())), or,
+// for i == len(Refs()), the text after the last one.
+func (t *Template) Literal(i int) string { return t.literals[i] }
 
 // IsLiteral reports whether the template has no placeholders.
 func (t *Template) IsLiteral() bool { return len(t.refs) == 0 }
 
 // Execute substitutes every placeholder with its value from lookup, escaped
-// for ctx. A placeholder lookup cannot resolve fails with an *ExecError
-// wrapping ErrMissing.
-func (t *Template) Execute(ctx Context, lookup Lookup) (string, error) {
+// for the template's context. A placeholder lookup cannot resolve fails with
+// an *ExecError wrapping ErrMissing.
+func (t *Template) Execute(lookup Lookup) (string, error) {
 	if len(t.refs) == 0 {
 		return t.src, nil
 	}
-	w := &trackingWriter{state: escapeState{ctx: ctx}}
+	w := &trackingWriter{state: escapeState{ctx: t.ctx}}
 	w.b.Grow(len(t.src) + 64)
 	i := 0
 	_, err := t.t.ExecuteFunc(w, func(_ io.Writer, _ string) (int, error) {

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,8 +14,10 @@ func lookupFrom(m map[string]string) Lookup {
 		v, ok := m[r.Raw]
 		o := Config
 		switch r.Root {
-		case "auth", "token", "userinfo":
-			o = Untrusted
+		case "auth":
+			o = Request
+		case "token", "userinfo":
+			o = Provider
 		case "state", "nonce":
 			o = Generated
 		}
@@ -27,7 +30,7 @@ func TestCompileErrors(t *testing.T) {
 		"${}", "${ client_id }", "${client_id", "a${b.}", "${.x}", "${a b}", "x ${a${b}}", "${a!}",
 	} {
 		t.Run(src, func(t *testing.T) {
-			if _, err := Compile(src); err == nil {
+			if _, err := Compile(src, Plain); err == nil {
 				t.Fatalf("Compile(%q) succeeded; want error", src)
 			}
 		})
@@ -35,7 +38,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestRefs(t *testing.T) {
-	tpl := MustCompile("${okta_uri}/v1/token?x=${token.id_token}&y=${env.HOME}&z=${userinfo.emails.0.value}")
+	tpl := MustCompile("${okta_uri}/v1/token?x=${token.id_token}&y=${env.HOME}&z=${userinfo.emails.0.value}", URI)
 	var got []string
 	for _, r := range tpl.Refs() {
 		got = append(got, r.Root+"|"+r.Path)
@@ -73,14 +76,14 @@ func TestExecute(t *testing.T) {
 		{"idp value may not form path", "https://idp.test/users/${auth.code}?a=1", URI, "", ErrUnsafeValue},
 		{"crlf refused in header", "Bearer ${token.crlf}", Header, "", ErrUnsafeValue},
 		{"header ok", "Bearer ${token.id_token}", Header, "Bearer a.b.c", nil},
-		{"raw keeps value", "${auth.code}", Raw, "c&grant_type=client_credentials", nil},
-		{"missing value", "${nope}", Raw, "", ErrMissing},
+		{"raw keeps value", "${auth.code}", Plain, "c&grant_type=client_credentials", nil},
+		{"missing value", "${nope}", Plain, "", ErrMissing},
 		{"literal", "no placeholders", URI, "no placeholders", nil},
 		{"fragment starts escaping", "https://idp.test/#${auth.code}", URI, "https://idp.test/#c%26grant_type%3Dclient_credentials", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := MustCompile(tt.src).Execute(tt.ctx, lookupFrom(vals))
+			got, err := MustCompile(tt.src, tt.ctx).Execute(lookupFrom(vals))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -104,7 +107,7 @@ func TestExecute(t *testing.T) {
 // An attacker-controlled code placed in a query must round-trip as one value.
 func TestQueryInjectionRoundTrip(t *testing.T) {
 	attack := "x&grant_type=password&username=admin#frag"
-	got, err := MustCompile("https://idp.test/t?code=${auth.code}&c=1").Execute(URI, lookupFrom(map[string]string{"auth.code": attack}))
+	got, err := MustCompile("https://idp.test/t?code=${auth.code}&c=1", URI).Execute(lookupFrom(map[string]string{"auth.code": attack}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,5 +118,28 @@ func TestQueryInjectionRoundTrip(t *testing.T) {
 	q := u.Query()
 	if q.Get("code") != attack || len(q) != 2 || q.Get("grant_type") != "" {
 		t.Fatalf("query %v: the value escaped its parameter", q)
+	}
+}
+
+// TestPositions: a URI template's placeholders know, from its text, whether
+// they sit in the query; the literal pieces around them are kept.
+func TestPositions(t *testing.T) {
+	tpl := MustCompile("${base}/p/${id}?a=${x}&b=${y}", URI)
+	var got []string
+	for _, r := range tpl.Refs() {
+		got = append(got, fmt.Sprintf("%d:%s:%v", r.Index, r.Raw, r.InQuery))
+	}
+	if want := "0:base:false 1:id:false 2:x:true 3:y:true"; strings.Join(got, " ") != want {
+		t.Errorf("refs %q, want %q", strings.Join(got, " "), want)
+	}
+	var lits []string
+	for i := 0; i <= len(tpl.Refs()); i++ {
+		lits = append(lits, tpl.Literal(i))
+	}
+	if want := `["" "/p/" "?a=" "&b=" ""]`; fmt.Sprintf("%q", lits) != want {
+		t.Errorf("literals %q, want %s", lits, want)
+	}
+	if tpl.Context() != URI || MustCompile("${x}?${y}", Plain).Refs()[1].InQuery {
+		t.Error("InQuery is for URI templates only")
 	}
 }

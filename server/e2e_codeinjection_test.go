@@ -83,9 +83,9 @@ func TestE2ECodeInjection(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := set.Lookup(tt.strategy)
-			bound := st.PKCE || (st.Nonce && slices.Contains(strings.Fields(st.Scope), "openid"))
+			bound := !st.InsecureNoPKCE || (!st.InsecureNoNonce && slices.Contains(strings.Fields(st.Scope), "openid"))
 			warned := false
-			for _, w := range set.Warnings {
+			for _, w := range set.Warnings() {
 				warned = warned || strings.Contains(w.Message, "authorization code injection")
 			}
 			if warned == bound {

@@ -14,7 +14,7 @@ import (
 func TestClassify(t *testing.T) {
 	step := func(step string, err error) error { return &engine.StepError{Strategy: "okta", Step: step, Err: err} }
 	pe := func(code, desc string) error {
-		return step("token", &engine.ProviderError{Step: "token", StatusCode: 400, Code: code, Description: desc})
+		return step("token", &engine.ProviderError{Step: "token", StatusCode: 400, Code: engine.ErrorCode(code), Description: desc})
 	}
 	tests := []struct {
 		err    error

@@ -1,26 +1,26 @@
 package strategies
 
 import (
-	"bytes"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// decodeStrategy turns a merged raw strategy into a Strategy, reporting keys
-// of the wrong type. It returns nil only when nothing usable is left.
-func decodeStrategy(r *reporter, name string, o rawObject) *Strategy {
-	st := &Strategy{Name: name, PKCE: true, Nonce: true, Custom: map[string]string{}, raw: o}
+// decodeStrategy turns a merged strategy into a Strategy, reporting keys of
+// the wrong type.
+func decodeStrategy(r *reporter, name string, o *node) *Strategy {
+	st := &Strategy{Name: name, Custom: map[string]string{}}
 	strs := map[string]*string{
 		"label": &st.Label, "auth_uri": &st.AuthURI, "client_id": &st.ClientID, "client_secret": &st.ClientSecret,
 		"base_uri": &st.BaseURI, "redirect_path": &st.RedirectPath, "scope": &st.Scope, "grant_type": &st.GrantType,
 		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI,
 	}
-	bools := map[string]*bool{"pkce": &st.PKCE, "nonce": &st.Nonce, "backchannel_logout": &st.BackchannelLogout}
-	for _, k := range o.keys {
-		v := o.vals[k]
-		if isNull(v) {
+	// The file says what is on ("pkce": true); the model says what is off.
+	var pkce, nonce = true, true
+	bools := map[string]*bool{"pkce": &pkce, "nonce": &nonce, "backchannel_logout": &st.BackchannelLogout}
+	for i, k := range o.keys {
+		v := o.vals[i]
+		if v.kind == kindNull {
 			r.errorf(name, "", k, "null is not a value: remove the key to keep the default")
 			continue
 		}
@@ -28,51 +28,47 @@ func decodeStrategy(r *reporter, name string, o rawObject) *Strategy {
 		case strs[k] != nil:
 			decodeString(r, name, "", k, v, strs[k])
 		case bools[k] != nil:
-			if err := json.Unmarshal(v, bools[k]); err != nil {
-				r.errorf(name, "", k, "must be true or false, not %s", kind(v))
-			}
+			decodeBool(r, name, "", k, v, bools[k])
 		case k == "claims":
 			st.Claims = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
 		default:
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				r.errorf(name, "", k, "a custom variable must be a string, not %s", kind(v))
+			s, ok := v.str()
+			if !ok {
+				r.errorf(name, "", k, "a custom variable must be a string, not %s", v.kindName())
 				continue
 			}
 			st.Custom[k] = s
 		}
 	}
+	st.InsecureNoPKCE, st.InsecureNoNonce = !pkce, !nonce
 	return st
 }
 
-// isNull reports whether a raw value is JSON null. Unmarshalling null into
-// a Go value leaves it unchanged, so without this check "pkce": null would
-// silently keep the default.
-func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
-
-func decodeSteps(r *reporter, strategy string, v json.RawMessage) []Step {
-	var arr []json.RawMessage
-	if err := json.Unmarshal(v, &arr); err != nil {
-		r.errorf(strategy, "", "steps", "must be an array of steps, not %s", kind(v))
+func decodeSteps(r *reporter, strategy string, v *node) []Step {
+	if v.kind != kindArray {
+		r.errorf(strategy, "", "steps", "must be an array of steps, not %s", v.kindName())
 		return nil
 	}
-	steps := make([]Step, 0, len(arr))
-	for i, e := range arr {
-		o, _, err := parseObject(e)
-		if err != nil {
-			r.errorf(strategy, "", "steps", "step %d: %v", i+1, err)
+	steps := make([]Step, 0, len(v.vals))
+	for i, e := range v.vals {
+		switch {
+		case e.kind != kindObject:
+			r.errorf(strategy, "", "steps", "step %d: must be a JSON object", i+1)
+			continue
+		case e.dup != "":
+			r.errorf(strategy, "", "steps", "step %d: key %q appears twice", i+1, e.dup)
 			continue
 		}
-		steps = append(steps, decodeStep(r, strategy, i, o))
+		steps = append(steps, decodeStep(r, strategy, i, e))
 	}
 	return steps
 }
 
-func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
-	st := Step{Verify: true}
-	if v, ok := o.get("name"); ok {
+func decodeStep(r *reporter, strategy string, i int, o *node) Step {
+	var st Step
+	if v := o.get("name"); v != nil {
 		decodeString(r, strategy, "", "steps", v, &st.Name)
 	}
 	label := st.Name
@@ -83,9 +79,10 @@ func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
 		"name": &st.Name, "uri": &st.URI, "method": &st.Method, "decode": &st.Decode,
 		"jwks_uri": &st.JWKSURI, "issuer": &st.Issuer, "audience": &st.Audience, "error_path": &st.ErrorPath,
 	}
-	for _, k := range o.keys {
-		v := o.vals[k]
-		if isNull(v) {
+	verify := true
+	for j, k := range o.keys {
+		v := o.vals[j]
+		if v.kind == kindNull {
 			r.errorf(strategy, label, k, "null is not a value: remove the key to keep the default")
 			continue
 		}
@@ -93,31 +90,40 @@ func decodeStep(r *reporter, strategy string, i int, o rawObject) Step {
 		case strs[k] != nil:
 			decodeString(r, strategy, label, k, v, strs[k])
 		case k == "verify":
-			if err := json.Unmarshal(v, &st.Verify); err != nil {
-				r.errorf(strategy, label, k, "must be true or false, not %s", kind(v))
-			}
+			decodeBool(r, strategy, label, k, v, &verify)
 		case k == "algorithms":
-			if err := json.Unmarshal(v, &st.Algorithms); err != nil {
-				r.errorf(strategy, label, k, "must be an array of strings, not %s", kind(v))
-			}
+			st.Algorithms = decodeStringList(r, strategy, label, k, v)
 		case k == "form":
 			st.Form = decodeStringMap(r, strategy, label, k, v)
 		case k == "json":
-			dec := json.NewDecoder(bytes.NewReader(v))
-			dec.UseNumber()
-			if err := dec.Decode(&st.JSON); err != nil {
-				r.errorf(strategy, label, k, "%v", err)
+			if dup := findDup(v); dup != "" {
+				r.errorf(strategy, label, k, "key %q appears twice", dup)
 			}
+			st.JSON = v.value()
 		case k == "config":
 			decodeConfig(r, strategy, label, v, &st)
 		default:
 			r.errorf(strategy, label, k, "unknown step field (known: %s)", "name, uri, method, config, form, json, decode, jwks_uri, issuer, audience, algorithms, verify")
 		}
 	}
-	if v, ok := o.get("error_path"); ok && kind(v) == "a string" {
+	st.InsecureSkipVerify = !verify
+	if v := o.get("error_path"); v != nil && v.kind == kindString {
 		checkErrorPath(r, strategy, label, st)
 	}
 	return st
+}
+
+// findDup returns a key some object in the tree names twice, or "".
+func findDup(n *node) string {
+	if n.dup != "" {
+		return n.dup
+	}
+	for _, v := range n.vals {
+		if d := findDup(v); d != "" {
+			return d
+		}
+	}
+	return ""
 }
 
 // checkErrorPath reports an error_path that cannot work: empty, a template
@@ -134,19 +140,21 @@ func checkErrorPath(r *reporter, strategy, step string, st Step) {
 	}
 }
 
-func decodeConfig(r *reporter, strategy, step string, v json.RawMessage, st *Step) {
-	o, _, err := parseObject(v)
-	if err != nil {
-		r.errorf(strategy, step, "config", "must be an object, not %s", kind(v))
+func decodeConfig(r *reporter, strategy, step string, v *node, st *Step) {
+	if v.kind != kindObject {
+		r.errorf(strategy, step, "config", "must be an object, not %s", v.kindName())
 		return
 	}
-	for _, k := range o.keys {
+	if v.dup != "" {
+		r.errorf(strategy, step, "config", "key %q appears twice", v.dup)
+	}
+	for i, k := range v.keys {
 		switch k {
 		case "headers":
-			st.Headers = decodeStringMap(r, strategy, step, "config.headers", o.vals[k])
+			st.Headers = decodeStringMap(r, strategy, step, "config.headers", v.vals[i])
 		case "auth":
-			m := decodeStringMap(r, strategy, step, "config.auth", o.vals[k])
-			for mk := range m {
+			m := decodeStringMap(r, strategy, step, "config.auth", v.vals[i])
+			for _, mk := range sortedKeys(m) {
 				if mk != "username" && mk != "password" {
 					r.errorf(strategy, step, "config.auth."+mk, "unknown field (config.auth takes username and password)")
 				}
@@ -160,29 +168,163 @@ func decodeConfig(r *reporter, strategy, step string, v json.RawMessage, st *Ste
 	}
 }
 
-func decodeString(r *reporter, strategy, step, field string, v json.RawMessage, dst *string) {
-	if err := json.Unmarshal(v, dst); err != nil {
-		r.errorf(strategy, step, field, "must be a string, not %s", kind(v))
+func decodeString(r *reporter, strategy, step, field string, v *node, dst *string) {
+	s, ok := v.str()
+	if !ok {
+		r.errorf(strategy, step, field, "must be a string, not %s", v.kindName())
+		return
+	}
+	*dst = s
+}
+
+func decodeBool(r *reporter, strategy, step, field string, v *node, dst *bool) {
+	switch v.kind {
+	case kindTrue:
+		*dst = true
+	case kindFalse:
+		*dst = false
+	default:
+		r.errorf(strategy, step, field, "must be true or false, not %s", v.kindName())
 	}
 }
 
-// decodeStringMap decodes an object whose values are all strings.
-func decodeStringMap(r *reporter, strategy, step, field string, v json.RawMessage) map[string]string {
-	o, _, err := parseObject(v)
-	if err != nil {
-		r.errorf(strategy, step, field, "must be an object of strings, not %s", kind(v))
+func decodeStringList(r *reporter, strategy, step, field string, v *node) []string {
+	if v.kind != kindArray {
+		r.errorf(strategy, step, field, "must be an array of strings, not %s", v.kindName())
 		return nil
 	}
-	m := make(map[string]string, len(o.keys))
-	for _, k := range o.keys {
-		var s string
-		if err := json.Unmarshal(o.vals[k], &s); err != nil {
-			r.errorf(strategy, step, field+"."+k, "must be a string, not %s", kind(o.vals[k]))
+	out := make([]string, 0, len(v.vals))
+	for _, e := range v.vals {
+		s, ok := e.str()
+		if !ok {
+			r.errorf(strategy, step, field, "must be an array of strings, not %s", v.kindName())
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// decodeStringMap decodes an object whose values are all strings.
+func decodeStringMap(r *reporter, strategy, step, field string, v *node) map[string]string {
+	if v.kind != kindObject {
+		r.errorf(strategy, step, field, "must be an object of strings, not %s", v.kindName())
+		return nil
+	}
+	if v.dup != "" {
+		r.errorf(strategy, step, field, "key %q appears twice", v.dup)
+	}
+	m := make(map[string]string, len(v.keys))
+	for i, k := range v.keys {
+		s, ok := v.vals[i].str()
+		if !ok {
+			r.errorf(strategy, step, field+"."+k, "must be a string, not %s", v.vals[i].kindName())
 			continue
 		}
 		m[k] = s
 	}
 	return m
+}
+
+// encodeStrategy writes a Strategy built in Go as the strategy file would
+// hold it, so that it goes through the same decoding and checks as a file.
+// Empty fields are left out (they keep their defaults).
+func encodeStrategy(st *Strategy) *node {
+	o := &node{kind: kindObject}
+	str := func(k, v string) {
+		if v != "" {
+			o.set(k, stringNode(v))
+		}
+	}
+	str("label", st.Label)
+	str("auth_uri", st.AuthURI)
+	str("client_id", st.ClientID)
+	str("client_secret", st.ClientSecret)
+	str("base_uri", st.BaseURI)
+	str("redirect_path", st.RedirectPath)
+	str("scope", st.Scope)
+	str("grant_type", st.GrantType)
+	str("jwt_key", st.JWTKey)
+	str("logout_uri", st.LogoutURI)
+	if st.InsecureNoPKCE {
+		o.set("pkce", &node{kind: kindFalse})
+	}
+	if st.InsecureNoNonce {
+		o.set("nonce", &node{kind: kindFalse})
+	}
+	if st.BackchannelLogout {
+		o.set("backchannel_logout", &node{kind: kindTrue})
+	}
+	if st.Claims != nil {
+		o.set("claims", nodeOf(st.Claims))
+	}
+	for _, k := range sortedKeys(st.Custom) {
+		if o.get(k) == nil && knownKey(k) == "" {
+			o.set(k, stringNode(st.Custom[k]))
+		}
+	}
+	if st.Steps != nil {
+		steps := &node{kind: kindArray}
+		for _, s := range st.Steps {
+			steps.vals = append(steps.vals, encodeStep(s))
+		}
+		o.set("steps", steps)
+	}
+	return o
+}
+
+func encodeStep(s Step) *node {
+	o := &node{kind: kindObject}
+	str := func(k, v string) {
+		if v != "" {
+			o.set(k, stringNode(v))
+		}
+	}
+	str("name", s.Name)
+	str("uri", s.URI)
+	str("method", s.Method)
+	if s.Headers != nil || s.Auth != nil {
+		c := &node{kind: kindObject}
+		if s.Headers != nil {
+			c.set("headers", nodeOf(s.Headers))
+		}
+		if s.Auth != nil {
+			c.set("auth", nodeOf(map[string]string{"username": s.Auth.Username, "password": s.Auth.Password}))
+		}
+		o.set("config", c)
+	}
+	if s.Form != nil {
+		o.set("form", nodeOf(s.Form))
+	}
+	if s.JSON != nil {
+		o.set("json", nodeOf(s.JSON))
+	}
+	str("error_path", s.ErrorPath)
+	str("decode", s.Decode)
+	str("jwks_uri", s.JWKSURI)
+	str("issuer", s.Issuer)
+	str("audience", s.Audience)
+	if s.Algorithms != nil {
+		a := &node{kind: kindArray}
+		for _, alg := range s.Algorithms {
+			a.vals = append(a.vals, stringNode(alg))
+		}
+		o.set("algorithms", a)
+	}
+	if s.InsecureSkipVerify {
+		o.set("verify", &node{kind: kindFalse})
+	}
+	return o
+}
+
+// knownKey returns k when it is a known strategy key, else "".
+func knownKey(k string) string {
+	for _, kk := range knownKeys {
+		if kk == k {
+			return k
+		}
+	}
+	return ""
 }
 
 // sortedKeys returns a map's keys in order, for stable output.

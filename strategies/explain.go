@@ -7,8 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-
-	"github.com/authflow/authflow/interp"
 )
 
 // Mask replaces a secret written in a file in explain output.
@@ -16,7 +14,8 @@ const Mask = "********"
 
 // Explain writes the merged strategy, with literal secrets masked, and its
 // step plan: what runs when, and which placeholders each step reads.
-func Explain(w io.Writer, st *Strategy) error {
+func Explain(w io.Writer, sp *StrategyPlan) error {
+	st := sp.def
 	fmt.Fprintf(w, "strategy %q (%s)\n", st.Name, st.Label)
 	if st.Builtin {
 		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Name, strings.Join(st.Overridden, ", "))
@@ -24,25 +23,22 @@ func Explain(w io.Writer, st *Strategy) error {
 		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
 	}
 	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
-	def, err := maskedDefinition(st)
+	def, err := maskedDefinition(sp)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\ndefinition (merged, secrets masked):\n%s\n", def)
 
 	fmt.Fprintf(w, "\nplan:\n")
-	fields := templateFields(st)
 	reads := func(step string, names ...string) string {
 		var out []string
-		for _, f := range fields {
-			if f.step != step || (len(names) > 0 && !slices.Contains(names, f.name)) {
+		for _, f := range sp.fields {
+			if f.step != step || f.phase == PhaseVariable || (len(names) > 0 && !slices.Contains(names, f.name)) {
 				continue
 			}
-			if t, err := interp.Compile(f.src); err == nil {
-				for _, r := range t.Refs() {
-					if s := r.String(); !slices.Contains(out, s) {
-						out = append(out, s)
-					}
+			for _, r := range f.refs {
+				if s := r.String(); !slices.Contains(out, s) {
+					out = append(out, s)
 				}
 			}
 		}
@@ -54,10 +50,10 @@ func Explain(w io.Writer, st *Strategy) error {
 	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
 	var adds []string
 	adds = append(adds, "state (checked once at the callback)")
-	if st.Nonce && slices.Contains(strings.Fields(st.Scope), "openid") {
+	if sp.SendsNonce() {
 		adds = append(adds, "nonce (checked in the ID token)")
 	}
-	if st.PKCE {
+	if sp.PKCE() {
 		adds = append(adds, "PKCE S256 code_challenge")
 	}
 	fmt.Fprintf(w, "         the engine sends %s\n", strings.Join(adds, ", "))
@@ -100,12 +96,12 @@ func Explain(w io.Writer, st *Strategy) error {
 
 func describeStep(st *Strategy, s Step) string {
 	if s.IsDecode() {
-		if !s.Verify {
+		if s.InsecureSkipVerify {
 			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", maskValue("decode", s.Decode))
 		}
 		algs := s.Algorithms
 		if len(algs) == 0 {
-			algs = DefaultAlgorithms
+			algs = defaultAlgorithms
 		}
 		keys := "keys from " + maskURI(s.JWKSURI)
 		if s.JWKSURI == "" {
@@ -143,13 +139,13 @@ func orPlaceholder(v, p string) string {
 
 // maskedDefinition returns the merged definition as indented JSON, with
 // literal secrets replaced by Mask (see secret.go: by position, not by name).
-func maskedDefinition(st *Strategy) (string, error) {
-	m := newMasker(st)
-	o := st.raw.clone()
-	for _, k := range o.keys {
-		o.vals[k] = m.strategyKey(k, o.vals[k])
+func maskedDefinition(sp *StrategyPlan) (string, error) {
+	m := newMasker(sp.def, sp.fields)
+	o := sp.raw.clone()
+	for i, k := range o.keys {
+		o.vals[i] = m.strategyKey(k, o.vals[i])
 	}
-	b, err := marshal(o)
+	b, err := o.MarshalJSON()
 	if err != nil {
 		return "", err
 	}

@@ -25,7 +25,8 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		for _, st := range set.Strategies {
+		for _, sp := range set.Strategies() {
+			st := sp.Definition()
 			if st.Name == ReservedName || st.RedirectPath == "" || st.JWTKey == "" || st.Label == "" {
 				t.Fatalf("accepted strategy without defaults: %+v", st)
 			}

@@ -63,7 +63,7 @@ func TestExplainGolden(t *testing.T) {
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			var b bytes.Buffer
-			for _, st := range set.Strategies {
+			for _, st := range set.Strategies() {
 				if err := Explain(&b, st); err != nil {
 					t.Fatal(err)
 				}
@@ -87,7 +87,7 @@ func TestExplainMasksSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := Explain(&b, set.Strategies[0]); err != nil {
+	if err := Explain(&b, set.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
 	for _, secret := range []string{"hunter2", "pw-literal", "form-literal", "basic-literal", "static-literal"} {

@@ -1,7 +1,6 @@
 package strategies
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -10,31 +9,11 @@ import (
 	"github.com/authflow/authflow"
 )
 
-// Set is the strategies of one file, merged with the catalogue and decoded,
-// in the order the file gives them.
-type Set struct {
-	// File is the path the set was loaded from.
-	File string
-	// Strategies in file order.
-	Strategies []*Strategy
-	// Warnings found while loading; the set is usable.
-	Warnings Problems
-}
-
-// Lookup returns the strategy of that name, or nil.
-func (s *Set) Lookup(name string) *Strategy {
-	for _, st := range s.Strategies {
-		if st.Name == name {
-			return st
-		}
-	}
-	return nil
-}
-
-// Load reads, merges and validates one strategy file. When the file has any
-// error, the returned error is a Problems value listing all of them (and the
-// warnings), and the set is nil.
-func Load(path string) (*Set, error) {
+// Load reads and compiles one strategy file. When the file has any error,
+// the returned error is a Problems value listing all of them (and the
+// warnings), and the plan is nil. Load reads no environment: ${env.NAME}
+// values are bound by the engine (engine.New).
+func Load(path string) (*Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Problems{{File: path, Severity: SevError, Message: err.Error()}}
@@ -43,20 +22,42 @@ func Load(path string) (*Set, error) {
 }
 
 // Parse is Load on data already read; name is used in messages.
-func Parse(name string, data []byte) (*Set, error) {
-	set, ps := parse(name, data, catalogue())
+func Parse(name string, data []byte) (*Plan, error) {
+	plan, ps := compileFile(name, data, catalogue())
 	if ps.HasErrors() {
 		return nil, ps
 	}
-	set.Warnings = ps
-	return set, nil
+	return plan, nil
 }
 
-// Check parses and validates like Parse but always returns every problem,
+// Check compiles data exactly as Parse does and returns every problem,
 // errors and warnings, for `authflow validate`.
 func Check(name string, data []byte) Problems {
-	_, ps := parse(name, data, catalogue())
+	_, ps := compileFile(name, data, catalogue())
 	return ps
+}
+
+// Compile checks and compiles strategies defined in Go, as Parse does a
+// file's: each goes through the decoding and every check of a strategy
+// file, with the defaults of one (label, redirect_path, grant_type,
+// jwt_key). They are not merged with the catalogue. source names them in
+// messages. The definitions are copied: changing them afterwards changes
+// nothing in the plan.
+func Compile(source string, defs ...Strategy) (*Plan, error) {
+	r := &reporter{file: source}
+	list := &node{kind: kindObject}
+	for _, d := range defs {
+		if list.get(d.Name) != nil {
+			r.errorf(d.Name, "", "", "two strategies have this name")
+			continue
+		}
+		list.set(d.Name, encodeStrategy(&d))
+	}
+	plan := compileStrategies(r, list, nil, "", "")
+	if r.ps.HasErrors() {
+		return nil, r.ps
+	}
+	return plan, nil
 }
 
 var strategyName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -64,22 +65,30 @@ var strategyName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 // topLevelKeys are the keys a strategy file may hold besides "strategies".
 var topLevelKeys = map[string]bool{"$schema": true, "base_uri": true, "jwt_key": true, "strategies": true}
 
-func parse(name string, data []byte, cat map[string]rawObject) (*Set, Problems) {
+// compileFile parses a strategy file once and compiles it. The plan is nil
+// when the file has an error.
+func compileFile(name string, data []byte, cat map[string]*node) (*Plan, Problems) {
 	r := &reporter{file: name}
-	var probe any
-	if err := json.Unmarshal(data, &probe); err != nil {
-		line, col := syntaxPosition(data, errorOffset(err, 0))
-		r.ps = append(r.ps, Problem{File: name, Line: line, Col: col, Severity: SevError, Message: err.Error()})
+	top, err := parseTree(data)
+	if err != nil {
+		if msg, line, col, ok := syntaxError(data); ok {
+			r.ps = append(r.ps, Problem{File: name, Line: line, Col: col, Severity: SevError, Message: msg})
+		} else {
+			r.errorf("", "", "", "%v", err)
+		}
 		return nil, r.ps
 	}
-	top, _, err := parseObject(data)
-	if err != nil {
-		r.errorf("", "", "", "%v", err)
+	switch {
+	case top.kind != kindObject:
+		r.errorf("", "", "", "must be a JSON object")
+		return nil, r.ps
+	case top.dup != "":
+		r.errorf("", "", "", "key %q appears twice", top.dup)
 		return nil, r.ps
 	}
 	var fileBase, fileJWTKey string
-	for _, k := range top.keys {
-		v := top.vals[k]
+	for i, k := range top.keys {
+		v := top.vals[i]
 		if !topLevelKeys[k] {
 			r.errorf("", "", k, "unknown top-level key (strategies go under \"strategies\")")
 			continue
@@ -91,18 +100,35 @@ func parse(name string, data []byte, cat map[string]rawObject) (*Set, Problems) 
 			decodeString(r, "", "", k, v, &fileJWTKey)
 		}
 	}
-	rawStrategies, ok := top.get("strategies")
-	if !ok {
+	list := top.get("strategies")
+	switch {
+	case list == nil:
 		r.errorf("", "", "strategies", "missing: the file must hold a \"strategies\" object")
 		return nil, r.ps
-	}
-	list, _, err := parseObject(rawStrategies)
-	if err != nil {
-		r.errorf("", "", "strategies", "%v", err)
+	case list.kind != kindObject:
+		r.errorf("", "", "strategies", "must be a JSON object")
+		return nil, r.ps
+	case list.dup != "":
+		r.errorf("", "", "strategies", "key %q appears twice", list.dup)
 		return nil, r.ps
 	}
-	set := &Set{File: name}
-	for _, sname := range list.keys {
+	plan := compileStrategies(r, list, cat, fileBase, fileJWTKey)
+	if len(list.keys) == 0 {
+		r.errorf("", "", "strategies", "no strategies defined")
+	}
+	if r.ps.HasErrors() {
+		return nil, r.ps
+	}
+	return plan, r.ps
+}
+
+// compileStrategies compiles each strategy of list, merged over the
+// catalogue's default of its name, and checks the redirect paths across
+// them.
+func compileStrategies(r *reporter, list *node, cat map[string]*node, fileBase, fileJWTKey string) *Plan {
+	plan := &Plan{file: r.file}
+	paths := map[string]string{} // redirect_path → strategy
+	for i, sname := range list.keys {
 		if sname == ReservedName {
 			r.errorf(sname, "", "", "the name %q is reserved for steps; name the strategy after its identity provider", ReservedName)
 			continue
@@ -111,31 +137,39 @@ func parse(name string, data []byte, cat map[string]rawObject) (*Set, Problems) 
 			r.errorf(sname, "", "", "invalid name: use lower-case letters, digits, '-' and '_' (it appears in URLs)")
 			continue
 		}
-		user, _, err := parseObject(list.vals[sname])
-		if err != nil {
-			r.errorf(sname, "", "", "%v", err)
+		user := list.vals[i]
+		switch {
+		case user.kind != kindObject:
+			r.errorf(sname, "", "", "must be a JSON object")
+			continue
+		case user.dup != "":
+			r.errorf(sname, "", "", "key %q appears twice", user.dup)
 			continue
 		}
 		merged, builtin := user, false
 		if def, ok := cat[sname]; ok {
-			merged, builtin = mergeStrategy(r, sname, def, user), true
+			merged, builtin = mergeStrategy(def, user), true
 		}
+		before := len(r.errors())
 		st := decodeStrategy(r, sname, merged)
-		if st == nil {
-			continue
-		}
-		st.Source, st.Builtin = name, builtin
+		st.Source, st.Builtin = r.file, builtin
 		if builtin {
-			st.Overridden = user.keys
+			st.Overridden = append([]string(nil), user.keys...)
 		}
 		applyDefaults(st, fileBase, fileJWTKey)
-		validate(r, st)
-		set.Strategies = append(set.Strategies, st)
+		c := newCompiler(r, st, merged)
+		c.validate()
+		if other, taken := paths[st.RedirectPath]; taken {
+			r.errorf(sname, "", "redirect_path", "%q is the redirect_path of strategy %q too: each strategy needs a callback of its own", st.RedirectPath, other)
+		} else {
+			paths[st.RedirectPath] = sname
+		}
+		if len(r.errors()) == before {
+			plan.strategies = append(plan.strategies, c.build())
+		}
 	}
-	if len(list.keys) == 0 {
-		r.errorf("", "", "strategies", "no strategies defined")
-	}
-	return set, r.ps
+	plan.warnings = r.warnings()
+	return plan
 }
 
 // applyDefaults fills the keys a strategy left empty.
@@ -160,47 +194,41 @@ func applyDefaults(st *Strategy, fileBase, fileJWTKey string) {
 	}
 }
 
-var (
-	catOnce   sync.Once
-	catParsed map[string]rawObject
-)
+// catalogue returns the built-in strategies, parsed once, by name, and
+// their names in catalogue order.
+var catalogueTree = sync.OnceValues(func() (map[string]*node, []string) {
+	top, err := parseTree(authflow.Catalogue())
+	if err != nil {
+		panic(fmt.Sprintf("strategies: built-in catalogue: %v", err)) // caught by tests; the file is embedded
+	}
+	list := top.get("strategies")
+	if list == nil || list.kind != kindObject {
+		panic("strategies: built-in catalogue: no strategies object")
+	}
+	byName := map[string]*node{}
+	for i, name := range list.keys {
+		if list.vals[i].kind != kindObject || list.vals[i].dup != "" {
+			panic(fmt.Sprintf("strategies: built-in catalogue: %s: not an object with unique keys", name))
+		}
+		byName[name] = list.vals[i]
+	}
+	return byName, list.keys
+})
 
-// catalogue returns the built-in strategies as raw objects, by name.
-func catalogue() map[string]rawObject {
-	catOnce.Do(func() {
-		catParsed = map[string]rawObject{}
-		top, _, err := parseObject(authflow.MockStrategies)
-		if err != nil {
-			panic(fmt.Sprintf("strategies: built-in catalogue: %v", err)) // caught by tests; the file is embedded
-		}
-		list, _, err := parseObject(top.vals["strategies"])
-		if err != nil {
-			panic(fmt.Sprintf("strategies: built-in catalogue: %v", err))
-		}
-		for _, name := range list.keys {
-			o, _, err := parseObject(list.vals[name])
-			if err != nil {
-				panic(fmt.Sprintf("strategies: built-in catalogue: %s: %v", name, err))
-			}
-			catParsed[name] = o
-		}
-	})
-	return catParsed
+func catalogue() map[string]*node {
+	m, _ := catalogueTree()
+	return m
 }
 
-// Builtin returns the built-in strategies, decoded, in catalogue order, with
-// the user-supplied values (client_id, tenant...) left empty.
-func Builtin() []*Strategy {
-	top, _, _ := parseObject(authflow.MockStrategies)
-	list, _, _ := parseObject(top.vals["strategies"])
-	cat := catalogue()
+// Catalogue returns the built-in strategies (mock_strategies.json),
+// decoded, in catalogue order, with the values a user supplies (client_id,
+// tenant...) left empty. Each call returns fresh copies.
+func Catalogue() []*Strategy {
+	cat, names := catalogueTree()
 	r := &reporter{file: "builtin"}
-	var out []*Strategy
-	for _, name := range list.keys {
+	out := make([]*Strategy, 0, len(names))
+	for _, name := range names {
 		st := decodeStrategy(r, name, cat[name])
-		if st == nil {
-			continue
-		}
 		st.Source, st.Builtin = "builtin", true
 		applyDefaults(st, "", "")
 		out = append(out, st)

@@ -1,17 +1,16 @@
 package strategies
 
-import "encoding/json"
-
 // mergeStrategy overlays a user's strategy on the built-in default of the
 // same name: each key the user gives replaces the default's; keys the user
 // omits keep the default's. "steps" merge by step name (see mergeSteps).
-func mergeStrategy(r *reporter, name string, def, user rawObject) rawObject {
+// Neither input is changed.
+func mergeStrategy(def, user *node) *node {
 	out := def.clone()
-	for _, k := range user.keys {
-		v := user.vals[k]
+	for i, k := range user.keys {
+		v := user.vals[i]
 		if k == "steps" {
-			if dv, ok := def.get("steps"); ok {
-				if merged, ok := mergeSteps(r, name, dv, v); ok {
+			if dv := def.get("steps"); dv != nil {
+				if merged, ok := mergeSteps(dv, v); ok {
 					v = merged
 				}
 			}
@@ -27,13 +26,11 @@ func mergeStrategy(r *reporter, name string, def, user rawObject) rawObject {
 // step at the head of the user's list goes after the default's last login
 // step (before refresh and revoke). Default steps the user does not mention
 // stay, in order.
-func mergeSteps(r *reporter, strategy string, def, user json.RawMessage) (json.RawMessage, bool) {
-	defSteps, ok1 := stepObjects(def)
-	userSteps, ok2 := stepObjects(user)
-	if !ok1 || !ok2 {
+func mergeSteps(def, user *node) (*node, bool) {
+	if !isStepList(def) || !isStepList(user) {
 		return nil, false // decodeStrategy reports the shape error
 	}
-	out := append([]rawObject(nil), defSteps...)
+	out := append([]*node(nil), def.vals...)
 	index := func(name string) int {
 		for i, s := range out {
 			if stepName(s) == name {
@@ -43,12 +40,15 @@ func mergeSteps(r *reporter, strategy string, def, user json.RawMessage) (json.R
 		return -1
 	}
 	prev := -1
-	for _, us := range userSteps {
+	for _, us := range user.vals {
 		name := stepName(us)
 		if i := index(name); i >= 0 && name != "" {
 			merged := out[i].clone()
-			for _, k := range us.keys {
-				merged.set(k, us.vals[k])
+			for j, k := range us.keys {
+				merged.set(k, us.vals[j])
+			}
+			if us.dup != "" {
+				merged.dup = us.dup
 			}
 			out[i] = merged
 			prev = i
@@ -58,43 +58,32 @@ func mergeSteps(r *reporter, strategy string, def, user json.RawMessage) (json.R
 		if prev < 0 {
 			at = len(out)
 			for i, s := range out {
-				if n := stepName(s); n == StepRefresh || n == StepRevoke {
+				if !isLoginStep(stepName(s)) {
 					at = i
 					break
 				}
 			}
 		}
-		out = append(out[:at], append([]rawObject{us}, out[at:]...)...)
+		out = append(out[:at], append([]*node{us}, out[at:]...)...)
 		prev = at
 	}
-	b, err := marshal(out)
-	if err != nil {
-		return nil, false
-	}
-	return b, true
+	return &node{kind: kindArray, vals: out}, true
 }
 
-// stepObjects parses a "steps" array into ordered objects.
-func stepObjects(v json.RawMessage) ([]rawObject, bool) {
-	var arr []json.RawMessage
-	if err := json.Unmarshal(v, &arr); err != nil {
-		return nil, false
+// isStepList reports whether v is an array of objects.
+func isStepList(v *node) bool {
+	if v.kind != kindArray {
+		return false
 	}
-	out := make([]rawObject, 0, len(arr))
-	for _, e := range arr {
-		o, _, err := parseObject(e)
-		if err != nil {
-			return nil, false
+	for _, e := range v.vals {
+		if e.kind != kindObject {
+			return false
 		}
-		out = append(out, o)
 	}
-	return out, true
+	return true
 }
 
-func stepName(o rawObject) string {
-	var s string
-	if v, ok := o.get("name"); ok {
-		_ = json.Unmarshal(v, &s)
-	}
+func stepName(o *node) string {
+	s, _ := o.get("name").str()
 	return s
 }

@@ -21,18 +21,18 @@ const testCatalogue = `{"strategies": {
   }
 }}`
 
-func parseWithTestCatalogue(t *testing.T, file string) (*Set, Problems) {
+func parseWithTestCatalogue(t *testing.T, file string) (*Plan, Problems) {
 	t.Helper()
-	top, _, err := parseObject([]byte(testCatalogue))
+	top, err := parseTree([]byte(testCatalogue))
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, _, _ := parseObject(top.vals["strategies"])
-	cat := map[string]rawObject{}
-	for _, k := range list.keys {
-		cat[k], _, _ = parseObject(list.vals[k])
+	list := top.get("strategies")
+	cat := map[string]*node{}
+	for i, k := range list.keys {
+		cat[k] = list.vals[i]
 	}
-	return parse("test.json", []byte(file), cat)
+	return compileFile("test.json", []byte(file), cat)
 }
 
 func stepNames(st *Strategy) string {
@@ -95,7 +95,7 @@ func TestMerge(t *testing.T) {
 			if ps.HasErrors() {
 				t.Fatalf("problems:\n%v", ps)
 			}
-			tt.check(t, set.Strategies[0])
+			tt.check(t, set.Strategies()[0].Definition())
 		})
 	}
 }

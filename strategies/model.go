@@ -1,8 +1,17 @@
 package strategies
 
-// Strategy is one strategy after it was merged with its built-in default and
-// decoded. Templates are kept as written (with their ${...} placeholders);
-// package engine compiles and runs them.
+import (
+	"maps"
+	"slices"
+)
+
+// Strategy is one strategy as written: after the merge with its built-in
+// default, before compilation. Templates are kept as written (with their
+// ${...} placeholders). Its zero value is the safe one: PKCE, a nonce and a
+// verified ID token are on unless an Insecure field turns them off.
+//
+// A Strategy is a description only: package engine runs a Plan, which only
+// Load, Parse and Compile make, after every check.
 type Strategy struct {
 	// Name is the strategy's key in the file; it appears in routes
 	// (/auth/NAME/login).
@@ -21,15 +30,18 @@ type Strategy struct {
 	BaseURI      string // default: the file's base_uri, else the server's
 	RedirectPath string // default: /auth/NAME/callback
 	Scope        string
-	GrantType    string
+	GrantType    string // default: authorization_code
 	JWTKey       string // session key of the user object; default "user"
 	LogoutURI    string // RP-initiated logout URL template; empty: none
 
-	// PKCE adds an S256 code challenge to every login (default true).
-	PKCE bool
-	// Nonce sends a nonce and checks it in the ID token when the scope holds
-	// "openid" (default true).
-	Nonce bool
+	// InsecureNoPKCE ("pkce": false) sends no PKCE S256 code challenge
+	// (RFC 7636). Only for an identity provider that refuses one; with no
+	// nonce either, nothing binds the code to the browser (validate warns).
+	InsecureNoPKCE bool
+	// InsecureNoNonce ("nonce": false) sends no nonce and checks none in
+	// the ID token, even when the scope holds "openid". Only for an
+	// identity provider whose ID tokens do not echo it.
+	InsecureNoNonce bool
 	// BackchannelLogout enables the OIDC back-channel logout receiver.
 	BackchannelLogout bool
 
@@ -40,8 +52,6 @@ type Strategy struct {
 	Custom map[string]string
 	// Steps are run in order after the callback (refresh and revoke excepted).
 	Steps []Step
-
-	raw rawObject // the merged definition, for explain
 }
 
 // Step is one named step of a strategy: an HTTP call or a JWT decode.
@@ -66,9 +76,11 @@ type Step struct {
 	JWKSURI    string   // jwks_uri
 	Issuer     string   // expected iss; also where discovery is read
 	Audience   string   // expected aud; default: client_id
-	Algorithms []string // allowed algorithms; default DefaultAlgorithms
-	// Verify is false only when the file says "verify": false (debugging).
-	Verify bool
+	Algorithms []string // allowed algorithms; default DefaultAlgorithms()
+	// InsecureSkipVerify ("verify": false) decodes the JWT without any
+	// check: no signature, issuer, audience or expiry. For debugging only;
+	// validate warns.
+	InsecureSkipVerify bool
 }
 
 // BasicAuth is HTTP Basic client authentication (client_secret_basic).
@@ -95,14 +107,22 @@ const ReservedName = "jwt"
 // DefaultJWTKey is the session key of the user object.
 const DefaultJWTKey = "user"
 
-// DefaultAlgorithms are the JWT algorithms a decode step accepts when its
-// "algorithms" field is absent.
-var DefaultAlgorithms = []string{"RS256", "ES256"}
+// defaultAlgorithms and allowedAlgorithms back the functions below, which
+// hand out copies.
+var (
+	defaultAlgorithms = []string{"RS256", "ES256"}
+	allowedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
-// AllowedAlgorithms are the asymmetric algorithms a decode step may list.
-// "none" and the HMAC family are never allowed: an ID token verified with a
-// public key as an HMAC secret is the classic algorithm-confusion attack.
-var AllowedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// DefaultAlgorithms returns the JWT algorithms a decode step accepts when
+// its "algorithms" field is absent: RS256 and ES256.
+func DefaultAlgorithms() []string { return slices.Clone(defaultAlgorithms) }
+
+// AllowedAlgorithms returns the asymmetric algorithms a decode step may
+// list. "none" and the HMAC family are never allowed: an ID token verified
+// with a public key as an HMAC secret is the classic algorithm-confusion
+// attack.
+func AllowedAlgorithms() []string { return slices.Clone(allowedAlgorithms) }
 
 // UserStep returns the name of the step whose result is the user object:
 // the strategy's jwt_key when a step has that name, else "jwt".
@@ -132,12 +152,14 @@ func (s *Strategy) Step(name string) *Step {
 func (s *Strategy) LoginSteps() []Step {
 	var out []Step
 	for _, st := range s.Steps {
-		if st.Name != StepRefresh && st.Name != StepRevoke {
+		if isLoginStep(st.Name) {
 			out = append(out, st)
 		}
 	}
 	return out
 }
+
+func isLoginStep(name string) bool { return name != StepRefresh && name != StepRevoke }
 
 // Variables returns the strategy's interpolation variables: the known string
 // keys and the custom variables, by name, as written (they may hold
@@ -162,10 +184,61 @@ func (s *Strategy) Variables() map[string]string {
 // left empty (the catalogue's way of saying "yours to fill in"), sorted.
 func (s *Strategy) Required() []string {
 	var out []string
-	for _, k := range sortedKeys(s.Variables()) {
-		if s.Variables()[k] == "" && k != "base_uri" && k != "jwt_key" && k != "grant_type" {
+	vars := s.Variables()
+	for _, k := range sortedKeys(vars) {
+		if vars[k] == "" && k != "base_uri" && k != "jwt_key" && k != "grant_type" {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// clone returns a deep copy of s.
+func (s *Strategy) clone() *Strategy {
+	c := *s
+	c.Overridden = slices.Clone(s.Overridden)
+	c.Claims = maps.Clone(s.Claims)
+	c.Custom = maps.Clone(s.Custom)
+	c.Steps = make([]Step, len(s.Steps))
+	for i, st := range s.Steps {
+		c.Steps[i] = st.clone()
+	}
+	if s.Steps == nil {
+		c.Steps = nil
+	}
+	return &c
+}
+
+// clone returns a deep copy of st.
+func (st Step) clone() Step {
+	c := st
+	c.Headers = maps.Clone(st.Headers)
+	c.Form = maps.Clone(st.Form)
+	c.Algorithms = slices.Clone(st.Algorithms)
+	c.JSON = cloneJSON(st.JSON)
+	if st.Auth != nil {
+		a := *st.Auth
+		c.Auth = &a
+	}
+	return c
+}
+
+// cloneJSON deep-copies a decoded JSON value.
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = cloneJSON(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = cloneJSON(e)
+		}
+		return a
+	default:
+		return v
+	}
 }

@@ -115,3 +115,15 @@ func (r *reporter) warnf(strategy, step, field, format string, args ...any) {
 func (r *reporter) add(sev Severity, strategy, step, field, msg string) {
 	r.ps = append(r.ps, Problem{File: r.file, Strategy: strategy, Step: step, Field: field, Severity: sev, Message: msg})
 }
+
+// errors returns the errors reported so far.
+func (r *reporter) errors() Problems {
+	errs, _ := r.ps.Split()
+	return errs
+}
+
+// warnings returns the warnings reported so far.
+func (r *reporter) warnings() Problems {
+	_, w := r.ps.Split()
+	return w
+}

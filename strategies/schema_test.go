@@ -37,7 +37,7 @@ const schemaURL = "https://raw.githubusercontent.com/authflow/authflow/main/stra
 // whole), without network access: the schema is registered under its $id.
 func compileSchema(t *testing.T, fragment string) *jsonschema.Schema {
 	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema()))
 	if err != nil {
 		t.Fatalf("schema.json: %v", err)
 	}
@@ -67,7 +67,7 @@ func schemaCheck(t *testing.T, sch *jsonschema.Schema, data []byte) error {
 func schemaDoc(t *testing.T) map[string]any {
 	t.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal(Schema, &doc); err != nil {
+	if err := json.Unmarshal(Schema(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	return doc
@@ -182,10 +182,10 @@ func TestSchemaAcceptsBuiltins(t *testing.T) {
 	var cat struct {
 		Strategies map[string]map[string]any `json:"strategies"`
 	}
-	if err := json.Unmarshal(authflow.MockStrategies, &cat); err != nil {
+	if err := json.Unmarshal(authflow.Catalogue(), &cat); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range Builtin() {
+	for _, b := range Catalogue() {
 		t.Run(b.Name, func(t *testing.T) {
 			user := map[string]any{}
 			copied := cat.Strategies[b.Name]
@@ -228,7 +228,7 @@ func TestSchemaListsMatchLoader(t *testing.T) {
 	// Strategy keys: the known keys, and the reserved names no custom
 	// variable may take ("nonce" is both).
 	var reservedVars []string
-	for _, k := range reservedRoots {
+	for _, k := range reservedRoots() {
 		if !slices.Contains(knownKeys, k) {
 			reservedVars = append(reservedVars, k)
 		}
@@ -257,15 +257,15 @@ func TestSchemaListsMatchLoader(t *testing.T) {
 			t.Errorf("step field %q: the loader calls it unknown: %v", f, unknown)
 		}
 	}
-	if got := stringList(t, at(t, stepProps, "algorithms", "items", "enum")); !slices.Equal(got, AllowedAlgorithms) {
-		t.Errorf("algorithms: schema %v, loader %v", got, AllowedAlgorithms)
+	if got := stringList(t, at(t, stepProps, "algorithms", "items", "enum")); !slices.Equal(got, AllowedAlgorithms()) {
+		t.Errorf("algorithms: schema %v, loader %v", got, AllowedAlgorithms())
 	}
-	if got := stringList(t, at(t, stepProps, "algorithms", "default")); !slices.Equal(got, DefaultAlgorithms) {
-		t.Errorf("default algorithms: schema %v, loader %v", got, DefaultAlgorithms)
+	if got := stringList(t, at(t, stepProps, "algorithms", "default")); !slices.Equal(got, DefaultAlgorithms()) {
+		t.Errorf("default algorithms: schema %v, loader %v", got, DefaultAlgorithms())
 	}
 	// A step may not take the name of a variable every strategy has, nor of
 	// a value the engine provides.
-	wantNames := append(sortedKeys((&Strategy{}).Variables()), reservedRoots...)
+	wantNames := append(sortedKeys((&Strategy{}).Variables()), reservedRoots()...)
 	if got := stringList(t, at(t, stepProps, "name", "not", "enum")); !sameSet(got, wantNames) {
 		t.Errorf("names a step may not take: schema %v, loader %v", got, wantNames)
 	}
@@ -284,7 +284,7 @@ func TestSchemaListsMatchLoader(t *testing.T) {
 	// public client may do without once it overrides the steps that send it.
 	builtinProps := at(t, doc, "properties", "strategies", "properties").(map[string]any)
 	var names []string
-	for _, b := range Builtin() {
+	for _, b := range Catalogue() {
 		names = append(names, b.Name)
 		if _, ok := builtinProps[b.Name]; !ok {
 			continue
@@ -335,10 +335,10 @@ func TestDollarSchemaKeyIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ea, eb bytes.Buffer
-	if err := Explain(&ea, a.Strategies[0]); err != nil {
+	if err := Explain(&ea, a.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := Explain(&eb, b.Strategies[0]); err != nil {
+	if err := Explain(&eb, b.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
 	if ea.String() != eb.String() {
@@ -395,7 +395,6 @@ var agreementCases = []struct {
 	want verdict
 }{
 	// Valid: both accept.
-	{"minimal custom strategy", strats(`"acme": {"auth_uri": "https://sso.acme.test/authorize", "client_id": "c"}`), bothAccept},
 	{"custom strategy with token and jwt steps", acme(""), bothAccept},
 	{"$schema line", `{"$schema": "` + schemaURL + `", "strategies": {"google": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothAccept},
 	{"$schema as a local path", `{"$schema": "./strategies.schema.json", "strategies": {"github": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothAccept},
@@ -486,6 +485,23 @@ var agreementCases = []struct {
 	{"error_path null", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": null}`), bothRefuse},
 	{"error_path on a decode step", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://i.test", "error_path": "errcode"}`), bothRefuse},
 	{"built-in step override without name", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"issuer": "https://accounts.google.com"}]}`), bothRefuse},
+	{"custom strategy without steps", strats(`"acme": {"auth_uri": "https://sso.acme.test/authorize", "client_id": "c"}`), bothRefuse},
+	{"custom strategy with no steps", strats(`"acme": {` + acmeKeys + `, "steps": []}`), bothRefuse},
+	{"auth_uri without a scheme", strats(`"acme": {"auth_uri": "sso.acme.test/authorize", "client_id": "c", "steps": [` + tokenStep + `, ` + jwtStep + `]}`), bothRefuse},
+	{"auth_uri without a host", strats(`"acme": {"auth_uri": "https:///authorize", "client_id": "c", "steps": [` + tokenStep + `, ` + jwtStep + `]}`), bothRefuse},
+	{"step uri without a scheme", acme("", tokenStep, `{"name": "jwt", "uri": "//sso.acme.test/me"}`), bothRefuse},
+	{"jwks_uri without a scheme", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://i.test", "jwks_uri": "i.test/jwks"}`), bothRefuse},
+	{"logout_uri without a scheme", acme(`"logout_uri": "sso.acme.test/logout"`), bothRefuse},
+	{"redirect_path with a query", acme(`"redirect_path": "/cb?x=1"`), bothRefuse},
+	{"redirect_path with a trailing slash", acme(`"redirect_path": "/auth/acme/"`), bothRefuse},
+	{"redirect_path with a wildcard", acme(`"redirect_path": "/auth/{x}/cb"`), bothRefuse},
+	{"redirect_path on /", acme(`"redirect_path": "/"`), bothRefuse},
+	{"redirect_path on /auth/login", acme(`"redirect_path": "/auth/login"`), bothRefuse},
+	{"redirect_path on /auth/verify", acme(`"redirect_path": "/auth/verify"`), bothRefuse},
+	{"redirect_path on /healthz", acme(`"redirect_path": "/healthz"`), bothRefuse},
+	{"redirect_path on the JWKS", acme(`"redirect_path": "/.well-known/jwks.json"`), bothRefuse},
+	{"redirect_path on a strategy's login route", acme(`"redirect_path": "/auth/other/login"`), bothRefuse},
+	{"redirect_path on a back-channel logout route", acme(`"redirect_path": "/auth/acme/backchannel-logout"`), bothRefuse},
 
 	// Loader-only: the loader refuses, the schema cannot say why.
 	{"unknown ${variable}", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"code": "${auht.code}"}}`, jwtStep), loaderOnly},
@@ -507,6 +523,13 @@ var agreementCases = []struct {
 	{"base_uri with an empty host", acme(`"base_uri": "https://@/"`), loaderOnly},
 	{"error_path a template", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": "${env.P}"}`), loaderOnly},
 	{"error_path on a built-in's decode step", strats(`"google": {"client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "jwt", "error_path": "errcode"}]}`), loaderOnly},
+	{"variable cycle", acme(`"a": "${b}", "b": "${a}", "label": "${a}"`), loaderOnly},
+	{"variable reads itself", acme(`"a": "x${a}", "label": "${a}"`), loaderOnly},
+	{"issuer reads a step result", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "${token.iss}"}`), loaderOnly},
+	{"auth_uri from a variable without a scheme", strats(`"acme": {"idp": "sso.acme.test", "auth_uri": "${idp}/authorize", "client_id": "c", "steps": [` + tokenStep + `, ` + jwtStep + `]}`), loaderOnly},
+	{"redirect_path with a .. segment", acme(`"redirect_path": "/auth/../cb"`), loaderOnly},
+	{"two strategies share a redirect_path", strats(`"a": {` + acmeKeys + `, "redirect_path": "/cb", "steps": [` + tokenStep + `, ` + jwtStep + `]}, "b": {` + acmeKeys + `, "redirect_path": "/cb", "steps": [` + tokenStep + `, ` + jwtStep + `]}`), loaderOnly},
+	{"a generated value with a path", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"code": "${auth.code}", "s": "${state.x}"}}`, jwtStep), loaderOnly},
 
 	// null is no value for any key: both refuse (the loader used to keep
 	// the default silently).

@@ -1,7 +1,6 @@
 package strategies
 
 import (
-	"encoding/json"
 	"net/url"
 	"regexp"
 	"slices"
@@ -277,10 +276,10 @@ type masker struct {
 	used map[string]bool
 }
 
-func newMasker(st *Strategy) *masker {
+func newMasker(st *Strategy, fields []*Template) *masker {
 	m := &masker{st: st, shown: map[string]bool{}, used: map[string]bool{}}
 	visible, base := map[string]bool{}, map[string]bool{}
-	for _, f := range templateFields(st) {
+	for _, f := range fields {
 		if f.phase == PhaseVariable {
 			continue
 		}
@@ -371,21 +370,19 @@ func (m *masker) secretVariable(name, v string) bool {
 }
 
 // strategyKey masks one key of the merged definition.
-func (m *masker) strategyKey(k string, v json.RawMessage) json.RawMessage {
-	var s string
-	isString := json.Unmarshal(v, &s) == nil
+func (m *masker) strategyKey(k string, v *node) *node {
+	s, isString := v.str()
 	_, custom := m.st.Custom[k]
 	switch {
 	case k == "steps":
-		steps, ok := stepObjects(v)
-		if !ok {
+		if !isStepList(v) {
 			return v
 		}
-		for i := range steps {
-			steps[i] = m.step(steps[i].clone())
+		steps := &node{kind: kindArray}
+		for _, st := range v.vals {
+			steps.vals = append(steps.vals, m.step(st.clone()))
 		}
-		b, _ := marshal(steps)
-		return b
+		return steps
 	case !isString:
 		return v
 	case k == "client_secret":
@@ -397,80 +394,75 @@ func (m *masker) strategyKey(k string, v json.RawMessage) json.RawMessage {
 	default: // label, scope, grant_type, jwt_key, redirect_path
 		return v
 	}
-	b, _ := marshal(s)
-	return b
+	return stringNode(s)
 }
 
 // stepFieldsShown are step fields that hold no value to mask.
 var stepFieldsShown = []string{"name", "method", "algorithms", "verify", "error_path", "omit"}
 
 // step masks the literal secrets of one step, at any depth.
-func (m *masker) step(o rawObject) rawObject {
-	for _, k := range o.keys {
-		v := o.vals[k]
+func (m *masker) step(o *node) *node {
+	for i, k := range o.keys {
+		v := o.vals[i]
 		switch {
 		case slices.Contains(stepFieldsShown, k):
 		case k == "uri" || k == "jwks_uri":
-			o.vals[k] = mapString(v, maskURI)
+			o.vals[i] = mapString(v, maskURI)
 		case k == "form":
-			o.vals[k] = maskMembers(v)
+			o.vals[i] = maskMembers(v)
 		case k == "json":
-			o.vals[k] = maskJSON(v, "")
+			o.vals[i] = maskJSON(v, "")
 		case k == "config":
-			if c, _, err := parseObject(v); err == nil {
-				for _, ck := range c.keys {
-					c.vals[ck] = maskMembers(c.vals[ck])
+			if v.kind == kindObject {
+				c := v.clone()
+				for j := range c.vals {
+					c.vals[j] = maskMembers(c.vals[j])
 				}
-				o.vals[k], _ = marshal(c)
+				o.vals[i] = c
 			}
 		default: // decode, issuer, audience, and any field added later
-			o.vals[k] = mapString(v, func(s string) string { return maskValue(k, s) })
+			o.vals[i] = mapString(v, func(s string) string { return maskValue(k, s) })
 		}
 	}
 	return o
 }
 
 // mapString applies f to a JSON string; other values stay.
-func mapString(v json.RawMessage, f func(string) string) json.RawMessage {
-	var s string
-	if json.Unmarshal(v, &s) != nil {
+func mapString(v *node, f func(string) string) *node {
+	s, ok := v.str()
+	if !ok {
 		return v
 	}
-	b, _ := marshal(f(s))
-	return b
+	return stringNode(f(s))
 }
 
 // maskMembers masks an object of string members by name (form, headers,
 // config.auth).
-func maskMembers(v json.RawMessage) json.RawMessage {
-	o, _, err := parseObject(v)
-	if err != nil {
+func maskMembers(v *node) *node {
+	if v.kind != kindObject {
 		return v
 	}
-	for _, k := range o.keys {
-		o.vals[k] = mapString(o.vals[k], func(s string) string { return maskValue(k, s) })
+	o := v.clone()
+	for i, k := range o.keys {
+		o.vals[i] = mapString(o.vals[i], func(s string) string { return maskValue(k, s) })
 	}
-	b, _ := marshal(o)
-	return b
+	return o
 }
 
 // maskJSON masks the string leaves of a JSON body, each by its member name
 // (an array's elements by the array's).
-func maskJSON(v json.RawMessage, key string) json.RawMessage {
-	if o, _, err := parseObject(v); err == nil {
-		for _, k := range o.keys {
-			o.vals[k] = maskJSON(o.vals[k], k)
+func maskJSON(v *node, key string) *node {
+	switch v.kind {
+	case kindObject, kindArray:
+		o := v.clone()
+		for i := range o.vals {
+			k := key
+			if o.kind == kindObject {
+				k = o.keys[i]
+			}
+			o.vals[i] = maskJSON(o.vals[i], k)
 		}
-		b, _ := marshal(o)
-		return b
-	}
-	var arr []json.RawMessage
-	if json.Unmarshal(v, &arr) == nil {
-		for i := range arr {
-			arr[i] = maskJSON(arr[i], key)
-		}
-		b, _ := marshal(arr)
-		return b
+		return o
 	}
 	return mapString(v, func(s string) string { return maskValue(key, s) })
 }
@@ -478,9 +470,9 @@ func maskJSON(v json.RawMessage, key string) json.RawMessage {
 // checkLiteralSecrets warns about literal secrets in the positions that
 // carry credentials. The client secret and config.auth.password have their
 // own warnings; config.auth.username is the client id.
-func checkLiteralSecrets(r *reporter, st *Strategy) {
+func checkLiteralSecrets(r *reporter, st *Strategy, fields []*Template) {
 	const use = "looks like a literal secret; use ${env.NAME} (or a variable that reads it) so that the file holds no secret"
-	m := newMasker(st)
+	m := newMasker(st, fields)
 	for _, k := range sortedKeys(st.Custom) {
 		v := st.Custom[k]
 		if !m.used[k] {

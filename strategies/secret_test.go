@@ -65,7 +65,7 @@ func TestExplainMasksByPosition(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			if err := Explain(&b, set.Strategies[0]); err != nil {
+			if err := Explain(&b, set.Strategies()[0]); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -97,7 +97,7 @@ func TestExplainMasksConfigAuthAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := Explain(&b, set.Strategies[0]); err != nil {
+	if err := Explain(&b, set.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -174,7 +174,7 @@ func TestPublicLiteralsShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := Explain(&b, set.Strategies[0]); err != nil {
+	if err := Explain(&b, set.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), Mask) {
@@ -195,7 +195,7 @@ func TestExplainMasksSecretInPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := Explain(&b, set.Strategies[0]); err != nil {
+	if err := Explain(&b, set.Strategies()[0]); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "SECRET11") || !strings.Contains(b.String(), `"uri": "https://api.telegram.test/bot${bot_token}/getMe"`) {

@@ -3,8 +3,6 @@ package strategies
 import (
 	"fmt"
 	"strings"
-
-	"github.com/authflow/authflow/interp"
 )
 
 // checkTokenLeaks refuses a strategy whose user object or claims would hold
@@ -12,8 +10,8 @@ import (
 // and the claims go upstream in X-Auth-* headers. A token answer becomes the
 // user object when jwt_key names a step that asks a token endpoint, and a
 // claim reads one when its path is rooted at such a step.
-func checkTokenLeaks(r *reporter, st *Strategy) {
-	tokens := tokenSteps(st)
+func checkTokenLeaks(r *reporter, st *Strategy, fields []*Template) {
+	tokens := tokenSteps(st, fields)
 	if user := st.UserStep(); tokens[user] != "" {
 		const why = "its answer holds the access, ID and refresh tokens, and the user object is shown to the browser at /auth/session; make the user step one that decodes ${token.id_token} or calls the userinfo endpoint"
 		switch {
@@ -47,10 +45,10 @@ func checkTokenLeaks(r *reporter, st *Strategy) {
 // the reason: the token step, and any step that asks a token endpoint again
 // (it sends a grant_type, a refresh token or, in its body, the callback's
 // code, or it calls the token or refresh step's URI).
-func tokenSteps(st *Strategy) map[string]string {
+func tokenSteps(st *Strategy, fields []*Template) map[string]string {
 	out := map[string]string{}
 	for _, s := range st.LoginSteps() {
-		if why := tokenRequest(st, s); why != "" {
+		if why := tokenRequest(st, s, fields); why != "" {
 			out[s.Name] = why
 		}
 	}
@@ -59,7 +57,7 @@ func tokenSteps(st *Strategy) map[string]string {
 
 // tokenRequest says why step s asks a token endpoint ("it sends a
 // grant_type"), or returns "" when it does not.
-func tokenRequest(st *Strategy, s Step) string {
+func tokenRequest(st *Strategy, s Step, fields []*Template) string {
 	switch {
 	case s.Name == StepToken:
 		return "it is the code exchange"
@@ -73,16 +71,12 @@ func tokenRequest(st *Strategy, s Step) string {
 			return fmt.Sprintf("it calls the %s step's endpoint", other)
 		}
 	}
-	for _, f := range templateFields(st) {
-		if f.step != s.Name {
-			continue
-		}
-		t, err := interp.Compile(f.src)
-		if err != nil {
+	for _, f := range fields {
+		if f.step != s.Name || f.t == nil {
 			continue
 		}
 		body := strings.HasPrefix(f.name, "form.") || strings.HasPrefix(f.name, "json.")
-		for _, ref := range t.Refs() {
+		for _, ref := range f.t.Refs() {
 			// A code exchange posts the code in its body (RFC 6749 §4.1.3;
 			// GitHub's needs no grant_type); a refresh token goes only to a
 			// token endpoint.

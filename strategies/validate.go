@@ -10,28 +10,18 @@ import (
 	"github.com/authflow/authflow/interp"
 )
 
-// field is one template of a strategy, with where and when it is used.
-type field struct {
-	step  string // "" for strategy keys
-	name  string // dotted field name for messages
-	src   string
-	ctx   interp.Context
-	phase Phase
-	index int // for login steps: position among the login steps
-}
-
-// reservedRoots may not be used as variable or step names.
-var reservedRoots = []string{RootEnv, RootAuth, VarState, VarNonce, VarCodeVerifier, VarCodeChallenge,
-	VarRedirectURI, VarAccessToken, VarRefreshToken, VarIDToken, VarPostLogoutRedirectURI}
-
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
-// validate reports every problem of one merged strategy.
-func validate(r *reporter, st *Strategy) {
+var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout"}
+
+// validate reports every problem of one merged strategy, binding each
+// template's placeholders with the scope table on the way.
+func (c *compiler) validate() {
+	r, st := c.r, c.st
 	name := st.Name
-	vars := st.Variables()
-	for k := range st.Custom {
-		if slices.Contains(reservedRoots, k) {
+	for _, k := range sortedKeys(st.Custom) {
+		if isReserved(k) {
 			r.errorf(name, "", k, "%q is a value the engine provides; a custom variable may not take its name", k)
 		}
 	}
@@ -41,9 +31,7 @@ func validate(r *reporter, st *Strategy) {
 	if st.ClientID == "" {
 		r.errorf(name, "", "client_id", "missing: the client id registered at the identity provider")
 	}
-	if !strings.HasPrefix(st.RedirectPath, "/") {
-		r.errorf(name, "", "redirect_path", "must be a path starting with '/'")
-	}
+	checkRedirectPath(r, st)
 	if st.BaseURI != "" && !strings.Contains(st.BaseURI, "${") {
 		if u, err := url.Parse(st.BaseURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			r.errorf(name, "", "base_uri", "must be an absolute http(s) URL, like https://app.example.com")
@@ -52,40 +40,51 @@ func validate(r *reporter, st *Strategy) {
 	if isLiteralSecret(st.ClientSecret) {
 		r.warnf(name, "", "client_secret", "the secret is written in the file; read it from the environment with ${env.NAME}")
 	}
-	validateSteps(r, st, vars)
-	checkTokenLeaks(r, st)
+	c.validateSteps()
+	checkTokenLeaks(r, st, c.fields)
 	checkCodeBinding(r, st)
-	checkLiteralSecrets(r, st)
+	checkLiteralSecrets(r, st, c.fields)
 
-	fields := templateFields(st)
-	used := map[string]bool{}
-	empty := map[string][]string{}
 	sendsVerifier := false
-	for _, f := range fields {
-		if f.step == StepToken && strings.Contains(f.src, "${"+VarCodeVerifier+"}") {
-			sendsVerifier = true
+	for _, f := range c.fields {
+		if f.step == StepToken && f.t != nil {
+			for _, ref := range f.t.Refs() {
+				if ref.Raw == VarCodeVerifier {
+					sendsVerifier = true
+				}
+			}
 		}
 	}
-	if tok := st.Step(StepToken); st.PKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
+	if tok := st.Step(StepToken); !st.InsecureNoPKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
 		r.warnf(name, StepToken, "form", "PKCE is on (the authorize redirect carries a code_challenge) but this step does not send ${%s}: the IdP will refuse the code, or PKCE protects nothing; add \"code_verifier\": \"${%s}\" or set \"pkce\": false", VarCodeVerifier, VarCodeVerifier)
 	}
-	for _, f := range fields {
-		t, err := interp.Compile(f.src)
-		if err != nil {
-			r.errorf(name, f.step, f.name, "%v", strings.TrimPrefix(err.Error(), "interp: "))
+	c.resolveVariables()
+	for _, f := range c.fields {
+		if f.err != nil {
+			r.errorf(name, f.step, f.name, "%v", strings.TrimPrefix(f.err.Error(), "interp: "))
 			continue
 		}
-		for _, ref := range t.Refs() {
-			used[ref.Root] = true
-			checkRef(r, st, vars, f, ref, empty)
+		if f.phase == PhaseVariable {
+			if cycle := c.cycles[f.name]; cycle != "" {
+				r.errorf(name, "", f.name, "variable cycle %s: a variable may not read itself, through others or directly", cycle)
+			}
+		}
+		for _, ref := range f.t.Refs() {
+			c.used[ref.Root] = true
+			b, ok := c.bind(f, ref)
+			if ok {
+				f.refs = append(f.refs, b)
+			} else {
+				f.refs = append(f.refs, Binding{Ref: ref}) // never run: the file is refused
+			}
 		}
 		if f.ctx == interp.URI {
-			checkURI(r, st, f, t)
+			c.checkURI(f)
 		}
 	}
-	reportEmpty(r, st, empty)
-	for k := range st.Custom {
-		if !used[k] {
+	c.reportEmpty()
+	for _, k := range sortedKeys(st.Custom) {
+		if !c.used[k] {
 			msg := "custom variable is never used"
 			if s := suggest(k, knownKeys); s != "" {
 				msg += fmt.Sprintf(" (did you mean the key %q?)", s)
@@ -93,7 +92,8 @@ func validate(r *reporter, st *Strategy) {
 			r.warnf(name, "", k, "%s", msg)
 		}
 	}
-	for claim, path := range st.Claims {
+	for _, claim := range sortedKeys(st.Claims) {
+		path := st.Claims[claim]
 		if path == "" {
 			r.errorf(name, "", "claims."+claim, "empty path")
 			continue
@@ -111,16 +111,14 @@ func validate(r *reporter, st *Strategy) {
 		}
 	}
 	if st.BackchannelLogout {
-		if j := st.Step(StepJWT); j == nil || !j.IsDecode() || !j.Verify {
+		if j := st.Step(StepJWT); j == nil || !j.IsDecode() || j.InsecureSkipVerify {
 			r.errorf(name, "", "backchannel_logout", "needs a verified decode step named %q: its keys, issuer and audience check the logout token", StepJWT)
 		}
 	}
 }
 
-var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
-	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout"}
-
-func validateSteps(r *reporter, st *Strategy, vars map[string]string) {
+func (c *compiler) validateSteps() {
+	r, st := c.r, c.st
 	name := st.Name
 	seen := map[string]bool{}
 	hasOpenID := slices.Contains(strings.Fields(st.Scope), "openid")
@@ -133,7 +131,7 @@ func validateSteps(r *reporter, st *Strategy, vars map[string]string) {
 			r.errorf(name, s.Name, "name", "two steps have this name")
 		}
 		seen[s.Name] = true
-		if _, isVar := vars[s.Name]; isVar || slices.Contains(reservedRoots, s.Name) {
+		if _, isVar := c.vars[s.Name]; isVar || isReserved(s.Name) {
 			r.errorf(name, s.Name, "name", "a step may not take the name of a variable (${%s} would be ambiguous)", s.Name)
 		}
 		switch {
@@ -175,7 +173,10 @@ func validateSteps(r *reporter, st *Strategy, vars map[string]string) {
 			found = true
 		}
 	}
-	if !found && len(st.Steps) > 0 {
+	switch {
+	case len(st.Steps) == 0 && st.AuthURI != "":
+		r.errorf(name, "", "steps", "missing: after the callback a login runs its steps, and needs at least the user step %q, whose result is the user object (usually after a %q step that exchanges the code)", user, StepToken)
+	case !found && len(st.Steps) > 0:
 		r.errorf(name, "", "steps", "no login step is named %q: that step's result is the user object", user)
 	}
 }
@@ -185,7 +186,7 @@ func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 	if s.Method != "" || s.Form != nil || s.JSON != nil || s.Headers != nil || s.Auth != nil {
 		r.errorf(name, s.Name, "decode", "a decode step takes no method, form, json or config")
 	}
-	if !s.Verify {
+	if s.InsecureSkipVerify {
 		r.warnf(name, s.Name, "verify", "signature and claim checks are off: for debugging only, never in production")
 	} else if s.Issuer == "" {
 		r.errorf(name, s.Name, "issuer", "missing: a verified decode step checks iss (and, without jwks_uri, finds the keys through the issuer's discovery document)")
@@ -194,8 +195,8 @@ func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 		r.errorf(name, s.Name, "algorithms", "empty: list the algorithms the IdP signs with, e.g. [\"RS256\"]")
 	}
 	for _, a := range s.Algorithms {
-		if !slices.Contains(AllowedAlgorithms, a) {
-			r.errorf(name, s.Name, "algorithms", "%q is not allowed (only asymmetric algorithms: %s; never none or HMAC)", a, strings.Join(AllowedAlgorithms, ", "))
+		if !slices.Contains(allowedAlgorithms, a) {
+			r.errorf(name, s.Name, "algorithms", "%q is not allowed (only asymmetric algorithms: %s; never none or HMAC)", a, strings.Join(allowedAlgorithms, ", "))
 		}
 	}
 	if !hasOpenID {
@@ -203,63 +204,84 @@ func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 	}
 }
 
-// checkRef reports a placeholder that its template may not read.
-// A variable that is empty (a catalogue value the user must set) is not
-// reported here but recorded in empty, by name, with where it is used.
-func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref interp.Ref, empty map[string][]string) {
+// bind looks one placeholder up in the scope table for its template's
+// phase and returns where its value comes from, or reports why the
+// template may not read it. A variable that is empty (a catalogue value the
+// user must set) is not reported here but recorded in c.empty, by name,
+// with where it is used.
+func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
+	r, st := c.r, c.st
 	name, root := st.Name, ref.Root
+	b := Binding{Ref: ref}
 	if root == RootEnv {
 		if ref.Path == "" {
 			r.errorf(name, f.step, f.name, "%s names no environment variable (write ${env.NAME})", ref)
+			return b, false
 		}
-		return
+		b.Source, b.Origin = FromEnv, interp.Config
+		return b, true
 	}
-	if v, ok := vars[root]; ok {
+	if v, ok := c.vars[root]; ok {
 		if ref.Path != "" {
 			r.errorf(name, f.step, f.name, "%s: variable %q is a string and has no fields", ref, root)
+			return b, false
 		}
-		if v == "" && root != "base_uri" && empty != nil {
-			empty[root] = append(empty[root], f.where())
+		if v == "" && root != "base_uri" {
+			c.empty[root] = append(c.empty[root], f.where())
 		}
-		return
+		b.Source, b.Origin = FromVariable, interp.Config
+		return b, true
 	}
-	if f.phase == PhaseVariable {
+	switch f.phase {
+	case PhaseVariable:
 		r.errorf(name, f.step, f.name, "%s: a variable may read only ${env.NAME} and other variables", ref)
-		return
+		return b, false
+	case PhaseFixed:
+		r.errorf(name, f.step, f.name, "%s: %s is fixed when the file loads: it may read only variables and ${env.NAME}", ref, f.name)
+		return b, false
 	}
-	if PhaseAllows(f.phase, root) {
+	if e := scopeOf(root); e != nil && slices.Contains(e.phases, f.phase) {
 		switch {
-		case root == VarNonce && !(st.Nonce && slices.Contains(strings.Fields(st.Scope), "openid")):
+		case root == VarNonce && !c.sendsNonce():
 			r.errorf(name, f.step, f.name, "%s: no nonce is sent (it needs \"openid\" in the scope and \"nonce\" not false)", ref)
-		case (root == VarCodeVerifier || root == VarCodeChallenge) && !st.PKCE:
+			return b, false
+		case (root == VarCodeVerifier || root == VarCodeChallenge) && st.InsecureNoPKCE:
 			r.errorf(name, f.step, f.name, "%s: PKCE is off (\"pkce\": false)", ref)
+			return b, false
 		case root == RootAuth && ref.Path == "":
 			r.errorf(name, f.step, f.name, "%s names no callback parameter (write ${auth.code})", ref)
+			return b, false
+		case !e.path && ref.Path != "":
+			r.errorf(name, f.step, f.name, "%s: ${%s} is a string and has no fields", ref, root)
+			return b, false
 		}
-		return
+		b.Source, b.Origin = e.source, e.origin
+		return b, true
 	}
 	if s := st.Step(root); s != nil {
 		if f.phase != PhaseLogin {
 			r.errorf(name, f.step, f.name, "%s: step results are not kept after login; here only %s are available", ref, available(f.phase))
-			return
+			return b, false
 		}
 		for i, ls := range st.LoginSteps() {
 			if ls.Name == root {
 				if i >= f.index {
 					r.errorf(name, f.step, f.name, "%s: step %q does not run before this one", ref, root)
+					return b, false
 				}
-				return
+				b.Source, b.Origin = FromStep, interp.Provider
+				return b, true
 			}
 		}
 		r.errorf(name, f.step, f.name, "%s: step %q does not run at login", ref, root)
-		return
+		return b, false
 	}
-	if slices.Contains(reservedRoots, root) {
+	if isReserved(root) {
 		r.errorf(name, f.step, f.name, "%s is not available here; available: variables, ${env.NAME}, %s", ref, available(f.phase))
-		return
+		return b, false
 	}
 	msg := fmt.Sprintf("unknown variable %s", ref)
-	cands := append(sortedKeys(vars), reservedRoots...)
+	cands := append(sortedKeys(c.vars), reservedRoots()...)
 	for _, s := range st.Steps {
 		cands = append(cands, s.Name)
 	}
@@ -267,48 +289,33 @@ func checkRef(r *reporter, st *Strategy, vars map[string]string, f field, ref in
 		msg += fmt.Sprintf(" (did you mean ${%s}?)", s)
 	}
 	r.errorf(name, f.step, f.name, "%s", msg)
+	return b, false
 }
 
-func available(p Phase) string {
-	var out []string
-	for _, r := range phaseRoots[p] {
-		out = append(out, "${"+r+"}")
-	}
-	if p == PhaseLogin {
-		out = append(out, "earlier steps' results")
-	}
-	return strings.Join(out, ", ")
-}
-
-// checkURI warns about plain-http endpoints and secrets in a URI's query.
-func checkURI(r *reporter, st *Strategy, f field, t *interp.Template) {
+// checkURI checks a URI template: it must begin with an absolute http(s)
+// URL; a value from the request or the IdP may not form its scheme, host or
+// path; and it warns about plain-http endpoints and secrets in its query.
+func (c *compiler) checkURI(f *Template) {
+	r, st := c.r, c.st
 	lit := f.src
 	if strings.HasPrefix(lit, "http://") {
 		if u, err := url.Parse(strings.SplitN(lit, "${", 2)[0]); err == nil && u.Host != "" && !isLoopback(u.Hostname()) {
 			r.warnf(st.Name, f.step, f.name, "plain http to %s: tokens would cross the network unencrypted; use https", u.Host)
 		}
 	}
-	if q := strings.IndexAny(lit, "?"); q >= 0 {
-		if strings.Contains(lit[q:], "${client_secret}") {
+	for _, b := range f.refs {
+		if b.InQuery && b.Raw == "client_secret" {
 			r.warnf(st.Name, f.step, f.name, "the client secret is sent in a URI query, where logs and proxies keep it; send it in the form or config.auth")
+			break
 		}
 	}
-	// A value from the request or the IdP may not form scheme, host or path.
-	rest, i := lit, 0
-	for {
-		j := strings.Index(rest, "${")
-		if j < 0 || i >= len(t.Refs()) {
-			break
+	for _, b := range f.refs {
+		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() {
+			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", b.Ref)
 		}
-		if strings.ContainsAny(lit[:len(lit)-len(rest)+j], "?#") {
-			break
-		}
-		ref := t.Refs()[i]
-		_, isVar := st.Variables()[ref.Root]
-		if OriginOf(ref.Root, isVar) == interp.Untrusted {
-			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", ref)
-		}
-		rest, i = rest[j+2:], i+1
+	}
+	if err := f.CheckAbsolute(c.staticPrefix); err != nil {
+		r.errorf(st.Name, f.step, f.name, "%v", err)
 	}
 }
 
@@ -323,53 +330,6 @@ func isLoopback(host string) bool {
 // isLiteralSecret reports whether a secret value is written out rather than
 // read from a placeholder.
 func isLiteralSecret(v string) bool { return v != "" && !strings.Contains(v, "${") }
-
-// templateFields lists every template of a strategy with its context and phase.
-func templateFields(st *Strategy) []field {
-	var fs []field
-	for _, k := range sortedKeys(st.Variables()) {
-		if v := st.Variables()[k]; strings.Contains(v, "${") {
-			fs = append(fs, field{name: k, src: v, ctx: interp.Raw, phase: PhaseVariable})
-		}
-	}
-	if st.AuthURI != "" {
-		fs = append(fs, field{name: "auth_uri", src: st.AuthURI, ctx: interp.URI, phase: PhaseAuthorize})
-	}
-	if st.LogoutURI != "" {
-		fs = append(fs, field{name: "logout_uri", src: st.LogoutURI, ctx: interp.URI, phase: PhaseLogout})
-	}
-	login := 0
-	for _, s := range st.Steps {
-		phase, index := PhaseLogin, login
-		if s.Name == StepRefresh || s.Name == StepRevoke {
-			phase, index = PhaseSession, -1
-		} else {
-			login++
-		}
-		add := func(name, src string, ctx interp.Context) {
-			if src != "" {
-				fs = append(fs, field{step: s.Name, name: name, src: src, ctx: ctx, phase: phase, index: index})
-			}
-		}
-		add("uri", s.URI, interp.URI)
-		add("decode", s.Decode, interp.Raw)
-		add("jwks_uri", s.JWKSURI, interp.URI)
-		add("issuer", s.Issuer, interp.Raw)
-		add("audience", s.Audience, interp.Raw)
-		for _, k := range sortedKeys(s.Headers) {
-			add("config.headers."+k, s.Headers[k], interp.Header)
-		}
-		if s.Auth != nil {
-			add("config.auth.username", s.Auth.Username, interp.Raw)
-			add("config.auth.password", s.Auth.Password, interp.Raw)
-		}
-		for _, k := range sortedKeys(s.Form) {
-			add("form."+k, s.Form[k], interp.Raw)
-		}
-		WalkJSONStrings(s.JSON, "json", func(path, v string) { add(path, v, interp.Raw) })
-	}
-	return fs
-}
 
 // WalkJSONStrings calls fn for every string leaf of a decoded JSON value,
 // with its dotted path under prefix.
@@ -425,26 +385,19 @@ func editDistance(a, b string) int {
 // reportEmpty reports each empty variable that templates read once, with
 // the fields that read it: the catalogue leaves client_id, tenant and the
 // like empty for the user to set.
-func reportEmpty(r *reporter, st *Strategy, empty map[string][]string) {
-	for _, root := range sortedKeys(empty) {
+func (c *compiler) reportEmpty() {
+	st := c.st
+	for _, root := range sortedKeys(c.empty) {
 		if root == "client_id" && st.ClientID == "" {
 			continue // reported as missing already
 		}
-		where := slices.Compact(empty[root])
+		where := slices.Compact(c.empty[root])
 		msg := fmt.Sprintf("missing: set %q in the strategy; it is used by %s", root, where[0])
 		if len(where) > 1 {
 			msg += fmt.Sprintf(" and %d more", len(where)-1)
 		}
-		r.errorf(st.Name, "", root, "%s", msg)
+		c.r.errorf(st.Name, "", root, "%s", msg)
 	}
-}
-
-// where names a field for messages: "auth_uri", "step \"token\" form.client_id".
-func (f field) where() string {
-	if f.step == "" {
-		return f.name
-	}
-	return fmt.Sprintf("step %q %s", f.step, f.name)
 }
 
 // checkCodeBinding warns when nothing binds the authorization code to the
@@ -453,11 +406,11 @@ func (f field) where() string {
 // callback signs the attacker in as the victim (authorization code
 // injection, RFC 9700 §4.5).
 func checkCodeBinding(r *reporter, st *Strategy) {
-	if st.PKCE || st.AuthURI == "" || st.GrantType != "authorization_code" {
+	if !st.InsecureNoPKCE || st.AuthURI == "" || st.GrantType != "authorization_code" {
 		return
 	}
 	noNonce := `"nonce": false`
-	if st.Nonce {
+	if !st.InsecureNoNonce {
 		if slices.Contains(strings.Fields(st.Scope), "openid") {
 			return
 		}

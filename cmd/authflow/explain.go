@@ -13,20 +13,16 @@ func newExplainCmd() *cobra.Command {
 		Short: "Show a strategy merged with its built-in default, and its step plan",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := strategies.Load(args[0])
+			plan, err := strategies.Load(args[0])
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitError(1)
 			}
-			st := set.Lookup(args[1])
-			if st == nil {
-				var names []string
-				for _, s := range set.Strategies {
-					names = append(names, s.Name)
-				}
-				return fmt.Errorf("%s has no strategy %q (it has: %v)", args[0], args[1], names)
+			sp := plan.Strategy(args[1])
+			if sp == nil {
+				return fmt.Errorf("%s has no strategy %q (it has: %v)", args[0], args[1], plan.Names())
 			}
-			return strategies.Explain(cmd.OutOrStdout(), st)
+			return strategies.Explain(cmd.OutOrStdout(), sp)
 		},
 	}
 }

@@ -17,7 +17,7 @@ func newProvidersCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLABEL\tYOU SET\tSTEPS")
-			for _, st := range strategies.Builtin() {
+			for _, st := range strategies.Catalogue() {
 				var names []string
 				for _, s := range st.Steps {
 					names = append(names, s.Name)

@@ -34,7 +34,7 @@ type reloader struct {
 func (r *reloader) reload(reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	eng, set, err := loadEngine(r.path, r.options(), r.log)
+	eng, plan, err := loadEngine(r.path, r.options(), r.log)
 	if err == nil {
 		if err = r.srv.SetEngine(eng); err != nil {
 			eng.Close()
@@ -48,25 +48,26 @@ func (r *reloader) reload(reason string) error {
 	old := r.eng
 	r.eng = eng
 	old.Close()
-	r.log.Info("strategies reloaded", "reason", reason, "file", r.path, "count", len(set.Strategies))
+	r.log.Info("strategies reloaded", "reason", reason, "file", r.path, "count", len(plan.Names()))
 	return nil
 }
 
-// loadEngine loads the strategies file, logs its warnings, and compiles
-// it: at start-up and at every reload.
-func loadEngine(path string, opts engine.Options, log *slog.Logger) (*engine.Engine, *strategies.Set, error) {
-	set, err := strategies.Load(path)
+// loadEngine compiles the strategies file (the compile `authflow validate`
+// runs), logs its warnings, and binds the plan to the environment and the
+// engine's options: at start-up and at every reload.
+func loadEngine(path string, opts engine.Options, log *slog.Logger) (*engine.Engine, *strategies.Plan, error) {
+	plan, err := strategies.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, w := range set.Warnings {
+	for _, w := range plan.Warnings() {
 		log.Warn("strategies", "problem", w.Error())
 	}
-	eng, err := engine.New(set, opts)
+	eng, err := engine.New(plan, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	return eng, set, nil
+	return eng, plan, nil
 }
 
 // close stops the running engine.

@@ -19,7 +19,7 @@ editor:
 The schema checks structure; authflow validate checks everything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := cmd.OutOrStdout().Write(strategies.Schema)
+			_, err := cmd.OutOrStdout().Write(strategies.Schema())
 			return err
 		},
 	}

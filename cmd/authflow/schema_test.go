@@ -12,7 +12,7 @@ func TestSchemaPrintsSchema(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	if out != string(strategies.Schema) {
+	if out != string(strategies.Schema()) {
 		t.Fatalf("output is not the embedded schema:\n%s", out)
 	}
 	var doc struct {

@@ -161,7 +161,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 			},
 		}
 	}
-	eng, set, err := loadEngine(path, engineOptions(), log)
+	eng, plan, err := loadEngine(path, engineOptions(), log)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}()
 
 	log.Info("authflow serving", "addr", ln.Addr().String(), "base_uri", base, "strategies", path,
-		"count", len(set.Strategies), "session_store", v.GetString("session.store"))
+		"count", len(plan.Names()), "session_store", v.GetString("session.store"))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
