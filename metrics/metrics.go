@@ -17,6 +17,7 @@ package metrics
 
 import (
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/server"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -71,15 +72,17 @@ func outcome(err error) string {
 }
 
 // Login counts a finished login (server.Observer).
-func (m *Metrics) Login(strategy, outcome string) { m.logins.WithLabelValues(strategy, outcome).Inc() }
+func (m *Metrics) Login(strategy string, outcome server.Outcome) {
+	m.logins.WithLabelValues(strategy, string(outcome)).Inc()
+}
 
 // Refresh counts a refresh (server.Observer).
-func (m *Metrics) Refresh(strategy, outcome string) {
-	m.refreshes.WithLabelValues(strategy, outcome).Inc()
+func (m *Metrics) Refresh(strategy string, outcome server.Outcome) {
+	m.refreshes.WithLabelValues(strategy, string(outcome)).Inc()
 }
 
 // Verify counts an /auth/verify answer (server.Observer).
-func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).Inc() }
+func (m *Metrics) Verify(outcome server.Outcome) { m.verifies.WithLabelValues(string(outcome)).Inc() }
 
 // Step records a step's duration (engine.Options.OnStep).
 func (m *Metrics) Step(e engine.StepEvent) {

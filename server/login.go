@@ -100,7 +100,7 @@ func (s *Server) callback(name string) http.HandlerFunc {
 			return
 		}
 		s.log.Info("login", "strategy", name, "outcome", "ok", "latency", time.Since(start))
-		s.cfg.Observer.Login(name, "ok")
+		s.cfg.Observer.Login(name, OutcomeOK)
 		dest := p.ReturnTo
 		if dest == "" {
 			dest = s.cfg.SigninSuccess

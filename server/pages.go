@@ -114,7 +114,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, strategy string, e
 	}
 	level("login failed", attrs...)
 	if strategy != "" {
-		s.cfg.Observer.Login(strategy, f.Kind)
+		s.cfg.Observer.Login(strategy, Outcome(f.Kind))
 	}
 	s.render(w, f.Status, "error", f)
 }

@@ -127,7 +127,7 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 		}
 		return nil, err
 	}
-	s.cfg.Observer.Refresh(cur.Strategy, "ok")
+	s.cfg.Observer.Refresh(cur.Strategy, OutcomeOK)
 	s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
 	return &next, nil
 }
@@ -138,7 +138,7 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 func (s *Server) refreshFailed(ctx context.Context, cur, next *record, latency time.Duration, cause error) (*record, error) {
 	if refusedForGood(cause) {
 		s.dropRecord(ctx, cur)
-		s.cfg.Observer.Refresh(cur.Strategy, "failed")
+		s.cfg.Observer.Refresh(cur.Strategy, OutcomeFailed)
 		s.log.Warn("refresh failed; session ended", "strategy", cur.Strategy, "outcome", "refresh_failed",
 			"latency", latency, "error", cause.Error())
 		return nil, fmt.Errorf("%w: %w", errRefreshFailed, cause)
@@ -149,7 +149,7 @@ func (s *Server) refreshFailed(ctx context.Context, cur, next *record, latency t
 		backoff = min(refreshBackoffFirst<<(next.Failures-1), refreshBackoffMax)
 	}
 	next.RetryAt = next.Refreshed.Add(backoff)
-	s.cfg.Observer.Refresh(cur.Strategy, "unavailable")
+	s.cfg.Observer.Refresh(cur.Strategy, OutcomeUnavailable)
 	s.log.Warn("refresh failed; session kept, will retry", "strategy", cur.Strategy, "outcome", "refresh_unavailable",
 		"latency", latency, "failures", next.Failures, "retry_in", backoff, "error", cause.Error())
 	if err := s.updateRecord(ctx, cur, next); err != nil {

@@ -5,67 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
-	"time"
 )
 
-// sessionJSON serves GET /auth/session.
-func (s *Server) sessionJSON(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.current(w, r, false)
-	s.answerSession(w, rec, err)
-}
-
-// forceRefresh serves POST /auth/refresh.
-func (s *Server) forceRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.sameOrigin(r) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-site request refused"})
-		return
-	}
-	rec, err := s.current(w, r, true)
-	s.answerSession(w, rec, err)
-}
-
-func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
-	if errors.Is(err, errCannotRefresh) {
-		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
-		return
-	}
-	var soon *refreshTooSoonError
-	if errors.As(err, &soon) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(soon.retryAfter.Seconds()+0.999)))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": soon.Error()})
-		return
-	}
-	if errors.Is(err, errRefreshUnavailable) {
-		ref := newRef()
-		s.log.Warn("forced refresh unavailable", "ref", ref, "error", err.Error())
-		w.Header().Set("Retry-After", strconv.Itoa(int(refreshBackoffFirst/time.Second)))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errRefreshUnavailable.Error(), "ref": ref})
-		return
-	}
-	if err != nil {
-		if !sessionEnded(err) {
-			ref := newRef()
-			s.log.Error("session", "ref", ref, "error", err.Error())
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "refresh failed", "ref": ref})
-			return
-		}
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no session"})
-		return
-	}
-	u := rec.user()
-	out := map[string]any{"strategy": rec.Strategy, "user": u.view()}
-	if !rec.Tokens.Expiry.IsZero() {
-		out["access_token_expires_at"] = rec.Tokens.Expiry.UTC().Format(time.RFC3339)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // verify serves GET /auth/verify, the forward-auth check: 200 and the
+
 // X-Auth-* headers for a live session, 401 otherwise. With ?redirect=true
 // (for Traefik and Caddy, which pass the auth answer to the browser) a
+
 // request without a session is instead redirected to the login, returning
+
 // to the X-Forwarded-Uri the proxy sends. nginx's auth_request accepts only
+
 // 2xx, 401 and 403, so it uses the plain form and an error_page.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	var q url.Values
@@ -77,9 +27,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if !sessionEnded(err) {
 			s.log.Error("verify", "error", err.Error())
-			s.cfg.Observer.Verify("error")
+			s.cfg.Observer.Verify(OutcomeError)
 		} else {
-			s.cfg.Observer.Verify("unauthenticated")
+			s.cfg.Observer.Verify(OutcomeUnauthenticated)
 		}
 		if redirect {
 			login := s.cfg.BaseURI + "/auth/login"
@@ -99,7 +49,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	u := rec.user()
 	if q != nil && !RulesFromQuery(q).Allows(u) {
 		// Signed in, but not allowed here: 403, and the session stays.
-		s.cfg.Observer.Verify("forbidden")
+		s.cfg.Observer.Verify(OutcomeForbidden)
 		s.log.Info("verify", "outcome", "forbidden", "strategy", u.Strategy)
 		if redirect {
 			s.accessDenied(w)
@@ -112,11 +62,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	for k, v := range rec.identityHeaders() {
 		h[k] = v // shared, read-only: made once per stored identity
 	}
-	s.cfg.Observer.Verify("ok")
+	s.cfg.Observer.Verify(OutcomeOK)
 	w.WriteHeader(http.StatusOK)
 }
 
 // sessionEnded reports whether err means "no live session" (none, or it
+
 // just ended) rather than a failure to look.
 func sessionEnded(err error) bool {
 	return errors.Is(err, errNoSession) || errors.Is(err, errRefreshFailed)

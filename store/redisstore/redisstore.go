@@ -78,6 +78,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return New(client, o.Prefix), nil
 }
 
+// resp2 is the protocol the clients speak: authflow needs nothing of RESP3,
+// and with RESP2 go-redis skips looking for push notifications before
+// every reply (7% of a forward-auth check's CPU).
+const resp2 = 2
+
 func newClient(o Options) (redis.UniversalClient, string, error) {
 	switch o.Mode {
 	case "", Single:
@@ -85,6 +90,7 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("redisstore: redis url: %w", err)
 		}
+		opts.Protocol = resp2
 		return redis.NewClient(opts), opts.Addr, nil
 	case Sentinel:
 		opts, err := redis.ParseFailoverURL(o.URL)
@@ -94,12 +100,14 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		if opts.MasterName == "" {
 			return nil, "", errors.New("redisstore: redis sentinel url: no master_name parameter")
 		}
+		opts.Protocol = resp2
 		return redis.NewFailoverClient(opts), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
 	case Cluster:
 		opts, err := redis.ParseClusterURL(o.URL)
 		if err != nil {
 			return nil, "", fmt.Errorf("redisstore: redis cluster url: %w", err)
 		}
+		opts.Protocol = resp2
 		return redis.NewClusterClient(opts), "cluster " + strings.Join(opts.Addrs, ","), nil
 	}
 	return nil, "", fmt.Errorf("redisstore: redis mode %q: want single, sentinel or cluster", o.Mode)
