@@ -12,10 +12,11 @@
 //	GET  /auth/verify               forward-auth for nginx, Traefik and Caddy
 //	GET  /healthz                   liveness
 //
-// State lives server-side, in a store.Store: each pending login under its
-// state (ten minutes, taken once), and each session's record — user, claims
-// and tokens — under a random session id. The browser holds only the scs
-// session cookie, which maps to that id. A session is live while its record
-// exists, so deleting the record ends it on every instance that shares the
-// store.
+// A pending login travels in an AES-GCM sealed cookie, spent once at the
+// callback. A session is a record — user, claims and tokens — in the Store
+// (an interface defined here: store.Memory by default, redisstore.Store to
+// share between instances) under the SHA-256 of the session cookie's 32
+// random bytes. A session is live while its record exists, so deleting the
+// record ends it on every instance that shares the store, and every write
+// is a compare-and-swap, so an in-flight request cannot bring it back.
 package server
