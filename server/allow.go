@@ -51,14 +51,24 @@ func (r Rules) Empty() bool { return len(r.Groups) == 0 && len(r.Emails) == 0 &&
 // Allows reports whether u passes the rules. An email the IdP does not
 // vouch for (email_verified present but not true) matches no email or
 // domain rule: anyone can type an address into an account they control.
-func (r Rules) Allows(u *User) bool {
+func (r Rules) Allows(u *User) bool { return r.allows(u) }
+
+// allowSubject is what the rules read of a user: a *User, or a session's
+// identity (/auth/verify, which reads no more of the session).
+type allowSubject interface {
+	groupList() []string
+	emailAddr() string
+	emailVerified() bool
+}
+
+func (r Rules) allows(u allowSubject) bool {
 	if len(r.Groups) > 0 && !slices.ContainsFunc(u.groupList(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
 		return false
 	}
 	if len(r.Emails) == 0 && len(r.Domains) == 0 {
 		return true
 	}
-	email := u.Email()
+	email := u.emailAddr()
 	local, domain, ok := strings.Cut(email, "@")
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || !u.emailVerified() {
 		return false

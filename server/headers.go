@@ -18,29 +18,10 @@ import (
 // ("kate+news@corp.test", "Domain Users") look as they always did, and
 // decoding is one percent-decoder pass: never ambiguous, never lossy.
 
-// setIdentityHeaders sets the X-Auth-* headers of /auth/verify's 200 for u.
-func setIdentityHeaders(h http.Header, u *User) {
-	for k, v := range identityHeaders(u) {
-		h[k] = v
-	}
-}
-
-// identityHeaders returns the X-Auth-* headers for u, with canonical keys.
-// A session's are made once per stored version of its record and shared
-// by every answer (read-only).
-func identityHeaders(u *User) http.Header {
-	h := http.Header{
-		"X-Auth-User":     {escapeHeader(u.Subject, false)},
-		"X-Auth-Strategy": {escapeHeader(u.Strategy, false)},
-	}
-	if e := u.Email(); e != "" {
-		h["X-Auth-Email"] = []string{escapeHeader(e, false)}
-	}
-	if g := u.groupList(); len(g) > 0 {
-		h["X-Auth-Groups"] = []string{escapeHeaderList(g)}
-	}
-	return h
-}
+// setIdentityHeaders sets the X-Auth-* headers of /auth/verify's 200 for
+// u. A session's values are made once per identity (newIdentity) and
+// shared by every answer.
+func setIdentityHeaders(h http.Header, u *User) { newIdentity(u).setHeaders(h) }
 
 // escapeHeaderList joins the escaped elements of list with commas.
 func escapeHeaderList(list []string) string {
@@ -88,4 +69,36 @@ func escapeHeader(v string, elem bool) string {
 		}
 	}
 	return string(b)
+}
+
+// unescapeHeader undoes escapeHeader (for one value or one list element):
+// every '%' starts an escape, since escapeHeader encodes '%' itself.
+func unescapeHeader(v string) string {
+	i := strings.IndexByte(v, '%')
+	if i < 0 {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '%' && i+2 < len(v) && unhex(v[i+1]) >= 0 && unhex(v[i+2]) >= 0 {
+			b = append(b, byte(unhex(v[i+1])<<4|unhex(v[i+2])))
+			i += 2
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
 }

@@ -22,6 +22,10 @@ func (s *Server) Require(next http.Handler) http.Handler {
 func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := s.current(w, r, false)
+		var u *User
+		if err == nil {
+			u, err = rec.user()
+		}
 		browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		if err != nil {
 			if !sessionEnded(err) {
@@ -34,7 +38,6 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign-in required"})
 			return
 		}
-		u := rec.user()
 		if !rules.Allows(u) {
 			if browser {
 				s.accessDenied(w)

@@ -50,10 +50,10 @@ const (
 // gets the lock next reads the record again and finds it changed.
 func (s *Server) refreshIfDue(ctx context.Context, st *engine.Strategy, rec *record, force bool) (*record, error) {
 	now := s.cfg.Now()
-	if !force && !rec.Tokens.RefreshDue(now, s.cfg.RefreshSkew) {
+	if !force && !rec.refreshDue(now, s.cfg.RefreshSkew) {
 		return rec, nil
 	}
-	if !st.CanRefresh() || rec.Tokens.RefreshToken == "" {
+	if !st.CanRefresh() || !rec.Refreshable {
 		if force {
 			return rec, errCannotRefresh
 		}
@@ -108,16 +108,21 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	if !s.sameVersion(cur, rec) {
 		return cur, nil // refreshed (or tried) meanwhile, here or on another instance
 	}
+	prev, err := cur.tokens()
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	start := time.Now()
-	toks, err := st.Refresh(ctx, cur.Tokens)
-	next := *cur
-	next.Refreshed = now
+	toks, err := st.Refresh(ctx, prev)
 	if err != nil {
+		next := *cur // the same identity and body
+		next.Refreshed = now
 		return s.refreshFailed(ctx, cur, &next, time.Since(start), err)
 	}
-	next.Tokens, next.Failures, next.RetryAt = toks, 0, time.Time{}
-	if err := s.updateRecord(ctx, cur, &next); err != nil {
+	next := cur.withTokens(toks)
+	next.Refreshed, next.Failures, next.RetryAt = now, 0, time.Time{}
+	if err := s.updateRecord(ctx, cur, next); err != nil {
 		if errors.Is(err, errNoSession) {
 			// The session ended while the IdP answered: the new tokens belong
 			// to nobody.
@@ -129,7 +134,7 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	}
 	s.cfg.Observer.Refresh(cur.Strategy, OutcomeOK)
 	s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
-	return &next, nil
+	return next, nil
 }
 
 // refreshFailed handles a failed refresh step: a definitive refusal ends

@@ -25,9 +25,10 @@ type Server struct {
 	origin string // scheme://host[:port] of BaseURI
 
 	// The Store's optional capabilities (nil when it lacks one).
-	objects ObjectStore
-	locker  Locker
-	index   Indexer
+	objects      ObjectStore
+	stringGetter StringGetter
+	locker       Locker
+	index        Indexer
 	// ownStore is the memory store New made because Config had none;
 	// Close closes it.
 	ownStore *store.Memory
@@ -70,6 +71,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		s.cfg.Store = s.ownStore
 	}
 	s.objects, _ = s.cfg.Store.(ObjectStore)
+	s.stringGetter, _ = s.cfg.Store.(StringGetter)
 	s.locker, _ = s.cfg.Store.(Locker)
 	s.index, _ = s.cfg.Store.(Indexer)
 	if err := s.SetEngine(eng); err != nil {

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,55 +33,6 @@ import (
 // The session's lifetime and idle timeout live in the record and are
 // checked on Config.Now at every read; the Store's expiry is only a
 // backstop that frees the space.
-
-// record is a session's server-side state. Records are immutable once
-// stored: a change is a new record swapped in for the old one.
-type record struct {
-	ID       string          `json:"id"` // hash of the cookie; also the index member and lock name
-	Strategy string          `json:"strategy"`
-	Subject  string          `json:"sub"`
-	User     json.RawMessage `json:"user"`
-	Claims   map[string]any  `json:"claims,omitempty"`
-	Tokens   engine.Tokens   `json:"tokens"`
-	IdPSID   string          `json:"idp_sid,omitempty"` // the ID token's sid, for back-channel logout
-	Created  time.Time       `json:"created"`
-	Expires  time.Time       `json:"expires"`
-	// LastSeen is when the session was last used, for the idle timeout;
-	// written at most every idle timeout / 10.
-	LastSeen time.Time `json:"last_seen,omitzero"`
-	// Refreshed is when the last refresh was tried: refreshes of one
-	// session are at least Config.RefreshInterval apart.
-	Refreshed time.Time `json:"refreshed,omitzero"`
-	// RetryAt, after a transient refresh failure, is when the next try may
-	// be made; Failures counts such failures in a row.
-	RetryAt  time.Time `json:"retry_at,omitzero"`
-	Failures int       `json:"failures,omitempty"`
-
-	raw     []byte   // the stored bytes this copy was read from or written as (byte stores)
-	derived *derived // from the identity fields, made before the record is shared
-}
-
-// derived is what a record's identity yields, computed once per stored
-// identity: the User and the forward-auth headers. A refresh or a touch
-// changes no identity field, so the record it makes keeps the same one.
-type derived struct {
-	user    *User
-	headers http.Header
-}
-
-// identityHeaders returns the record's X-Auth-* headers.
-func (rec *record) identityHeaders() http.Header {
-	if rec.derived == nil {
-		return identityHeaders(rec.user())
-	}
-	return rec.derived.headers
-}
-
-// derive computes rec.derived; call it before rec is shared.
-func (rec *record) derive() {
-	u := newUser(rec.Strategy, rec.Subject, rec.Claims, rec.User, rec.Tokens.Expiry)
-	rec.derived = &derived{user: u, headers: identityHeaders(u)}
-}
 
 // errNoSession: the request has no live session.
 var errNoSession = errors.New("no session")
@@ -167,7 +116,8 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 }
 
 // readRecord reads the record of id as stored: shared with the memory
-// store (never to be mutated), or decoded from the bytes of another.
+// store (never to be mutated), or decoded from the bytes of another (its
+// head only: the body waits until something needs it).
 func (s *Server) readRecord(ctx context.Context, id string) (*record, error) {
 	if s.objects != nil {
 		v, err := s.objects.GetObject(ctx, recordKey(id))
@@ -183,19 +133,22 @@ func (s *Server) readRecord(ctx context.Context, id string) (*record, error) {
 		}
 		return rec, nil
 	}
-	b, err := s.cfg.Store.Get(ctx, recordKey(id))
+	var raw string
+	var err error
+	if s.stringGetter != nil {
+		raw, err = s.stringGetter.GetString(ctx, recordKey(id))
+	} else {
+		var b []byte
+		b, err = s.cfg.Store.Get(ctx, recordKey(id))
+		raw = string(b)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	rec := &record{raw: b}
-	if err := json.Unmarshal(b, rec); err != nil {
-		return nil, fmt.Errorf("session record: %w", err)
-	}
-	rec.derive()
-	return rec, nil
+	return decodeRecord(raw)
 }
 
 // sameVersion reports whether a and b are the same stored version of a
@@ -204,7 +157,7 @@ func (s *Server) sameVersion(a, b *record) bool {
 	if s.objects != nil {
 		return a == b
 	}
-	return bytes.Equal(a.raw, b.raw)
+	return a.raw == b.raw
 }
 
 // dropRecord ends a session on every instance: its record deleted and
@@ -240,16 +193,15 @@ func (s *Server) createRecord(ctx context.Context, rec *record) error {
 	if err != nil {
 		return err
 	}
-	rec.derive()
 	var ok bool
 	if s.objects != nil {
 		ok, err = s.objects.SetNewObject(ctx, recordKey(rec.ID), rec, ttl)
 	} else {
 		var b []byte
-		if b, err = json.Marshal(rec); err != nil {
+		if b, err = encodeRecord(rec); err != nil {
 			return err
 		}
-		rec.raw = b
+		rec.raw = string(b)
 		ok, err = s.cfg.Store.SetNew(ctx, recordKey(rec.ID), b, ttl)
 	}
 	if err != nil {
@@ -275,11 +227,11 @@ func (s *Server) updateRecord(ctx context.Context, old, next *record) error {
 		ok, err = s.objects.SwapObject(ctx, recordKey(old.ID), old, next, ttl)
 	} else {
 		var b []byte
-		if b, err = json.Marshal(next); err != nil {
+		if b, err = encodeRecord(next); err != nil {
 			return err
 		}
-		next.raw = b
-		ok, err = s.cfg.Store.CompareAndSwap(ctx, recordKey(old.ID), old.raw, b, ttl)
+		next.raw = string(b)
+		ok, err = s.cfg.Store.CompareAndSwap(ctx, recordKey(old.ID), []byte(old.raw), b, ttl)
 	}
 	if err != nil {
 		return err
@@ -302,14 +254,12 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 		ID:       sessionID(cookie),
 		Strategy: res.Strategy,
 		Subject:  res.Subject(),
-		User:     res.User,
-		Claims:   res.Claims,
-		Tokens:   res.Tokens,
 		IdPSID:   gjson.GetBytes(res.User, "sid").String(),
 		Created:  now,
 		Expires:  now.Add(s.cfg.SessionLifetime),
 		LastSeen: now,
 	}
+	rec.setBody(res.User, res.Claims, res.Tokens, true)
 	if err := s.createRecord(ctx, rec); err != nil {
 		return nil, err
 	}
@@ -360,7 +310,7 @@ func (s *Server) touch(ctx context.Context, rec *record) *record {
 	if now.Sub(rec.LastSeen) < s.cfg.IdleTimeout/10 {
 		return rec
 	}
-	next := *rec
+	next := *rec // the same identity and body
 	next.LastSeen = now
 	if s.updateRecord(ctx, rec, &next) != nil {
 		return rec

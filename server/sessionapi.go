@@ -51,10 +51,16 @@ func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no session"})
 		return
 	}
-	u := rec.user()
+	u, err := rec.user()
+	if err != nil {
+		ref := newRef()
+		s.log.Error("session", "ref", ref, "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "session unreadable", "ref": ref})
+		return
+	}
 	out := map[string]any{"strategy": rec.Strategy, "user": u.view()}
-	if !rec.Tokens.Expiry.IsZero() {
-		out["access_token_expires_at"] = rec.Tokens.Expiry.UTC().Format(time.RFC3339)
+	if !u.AccessTokenExpiry.IsZero() {
+		out["access_token_expires_at"] = u.AccessTokenExpiry.UTC().Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

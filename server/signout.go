@@ -27,13 +27,16 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	rec := s.endSession(w, r)
 	dest := s.cfg.SignoutSuccess
 	if rec != nil {
-		if st := s.Engine().Strategy(rec.Strategy); st != nil {
-			if err := st.Revoke(ctx, rec.Tokens); err != nil {
+		toks, terr := rec.tokens()
+		if terr != nil {
+			s.log.Warn("revoke failed", "strategy", rec.Strategy, "error", terr.Error())
+		} else if st := s.Engine().Strategy(rec.Strategy); st != nil {
+			if err := st.Revoke(ctx, toks); err != nil {
 				s.log.Warn("revoke failed", "strategy", rec.Strategy, "error", err.Error())
 			}
 			// RP-initiated logout: the IdP ends its own session, then sends
 			// the browser to signout_success.
-			if u, err := st.LogoutURL(rec.Tokens.IDToken, s.absolute(s.cfg.SignoutSuccess)); err != nil {
+			if u, err := st.LogoutURL(toks.IDToken, s.absolute(s.cfg.SignoutSuccess)); err != nil {
 				s.log.Warn("logout_uri", "strategy", rec.Strategy, "error", err.Error())
 			} else if u != "" {
 				dest = u

@@ -63,7 +63,15 @@ type ObjectStore interface {
 	SwapObject(ctx context.Context, key string, old, v any, ttl time.Duration) (bool, error)
 }
 
-// The memory store offers every capability.
+// StringGetter is an optional Store capability: Get, answering a string,
+// for a store whose client holds the value as one (go-redis), so that a
+// session read copies nothing and the decoded record can point into it.
+type StringGetter interface {
+	GetString(ctx context.Context, key string) (string, error)
+}
+
+// The memory store offers every capability but StringGetter, which it
+// does not need: it keeps records as objects.
 var (
 	_ Store       = (*store.Memory)(nil)
 	_ Locker      = (*store.Memory)(nil)

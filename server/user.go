@@ -41,21 +41,6 @@ func UserFrom(ctx context.Context) (*User, bool) {
 	return u, ok
 }
 
-// user returns the record's User. The identity part is derived once per
-// stored version (derive); only the token expiry changes with a refresh.
-func (rec *record) user() *User {
-	if rec.derived == nil { // not made by this package's read or create paths
-		return newUser(rec.Strategy, rec.Subject, rec.Claims, rec.User, rec.Tokens.Expiry)
-	}
-	u := rec.derived.user
-	if !u.AccessTokenExpiry.Equal(rec.Tokens.Expiry) {
-		c := *u
-		c.AccessTokenExpiry = rec.Tokens.Expiry
-		return &c
-	}
-	return u
-}
-
 // newUser returns the User of a session's identity, its email and groups
 // read from the claims once.
 func newUser(strategy, subject string, claims map[string]any, raw json.RawMessage, expiry time.Time) *User {
@@ -80,6 +65,8 @@ func (u *User) Email() string {
 	}
 	return u.claim("email")
 }
+
+func (u *User) emailAddr() string { return u.Email() }
 
 // Groups returns the user's groups: the mapped "groups" claim (or the user
 // object's), a string or an array of strings.

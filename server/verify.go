@@ -46,11 +46,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	u := rec.user()
-	if q != nil && !RulesFromQuery(q).Allows(u) {
+	if q != nil && !RulesFromQuery(q).allows(rec.ident) {
 		// Signed in, but not allowed here: 403, and the session stays.
 		s.cfg.Observer.Verify(OutcomeForbidden)
-		s.log.Info("verify", "outcome", "forbidden", "strategy", u.Strategy)
+		s.log.Info("verify", "outcome", "forbidden", "strategy", rec.Strategy)
 		if redirect {
 			s.accessDenied(w)
 			return
@@ -58,10 +57,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	h := w.Header()
-	for k, v := range rec.identityHeaders() {
-		h[k] = v // shared, read-only: made once per stored identity
-	}
+	rec.ident.setHeaders(w.Header()) // read from the record's head: the body stays undecoded
 	s.cfg.Observer.Verify(OutcomeOK)
 	w.WriteHeader(http.StatusOK)
 }
