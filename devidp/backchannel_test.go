@@ -161,6 +161,7 @@ func logoutToken(t *testing.T, post rpPost) string {
 }
 
 func TestDiscoveryAdvertisesBackchannelLogout(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	d := p.getJSON("/.well-known/openid-configuration")
 	for _, key := range []string{"backchannel_logout_supported", "backchannel_logout_session_supported"} {
@@ -171,6 +172,7 @@ func TestDiscoveryAdvertisesBackchannelLogout(t *testing.T) {
 }
 
 func TestIDTokenCarriesSessionID(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	tok, sid := p.signIn(webAuth, ada)
 
@@ -197,6 +199,7 @@ func TestIDTokenCarriesSessionID(t *testing.T) {
 }
 
 func TestEndSessionsSendsLogoutTokens(t *testing.T) {
+	t.Parallel()
 	r := newRP(t, nil)
 	p := startWithRP(t, r, nil)
 	webTok, sid := p.signIn(webAuth, ada)
@@ -260,6 +263,7 @@ func TestEndSessionsSendsLogoutTokens(t *testing.T) {
 }
 
 func TestEndSessionsRefusesPendingCode(t *testing.T) {
+	t.Parallel()
 	r := newRP(t, nil)
 	p := startWithRP(t, r, nil)
 	f := newFlow()
@@ -276,6 +280,7 @@ func TestEndSessionsRefusesPendingCode(t *testing.T) {
 }
 
 func TestEndSessionEndpointSendsLogoutToken(t *testing.T) {
+	t.Parallel()
 	r := newRP(t, nil)
 	p := startWithRP(t, r, nil)
 	tok, sid := p.signIn(webAuth, ada)
@@ -312,6 +317,7 @@ func TestEndSessionEndpointSendsLogoutToken(t *testing.T) {
 }
 
 func TestBackchannelDeliveryFailures(t *testing.T) {
+	t.Parallel()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	tests := []struct {
@@ -329,6 +335,7 @@ func TestBackchannelDeliveryFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRP(t, tt.answer)
 			p := startWithRP(t, r, func(o *devidp.Options) {
 				o.BackchannelClient = &http.Client{Timeout: 300 * time.Millisecond}
@@ -359,6 +366,7 @@ func TestBackchannelDeliveryFailures(t *testing.T) {
 	}
 
 	t.Run("end_session is not failed by the RP", func(t *testing.T) {
+		t.Parallel()
 		r := newRP(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) })
 		p := startWithRP(t, r, nil)
 		tok, _ := p.signIn(webAuth, ada)
@@ -378,6 +386,7 @@ func TestBackchannelDeliveryFailures(t *testing.T) {
 }
 
 func TestBackchannelClientOptions(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		client  devidp.Client
@@ -404,8 +413,10 @@ func TestBackchannelClientOptions(t *testing.T) {
 }
 
 func TestSignJWT(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, func(o *devidp.Options) { o.Algorithm = alg })
 			in := map[string]any{
 				"iss": p.Issuer(), "aud": webClient, "sub": ada.ID, "iat": float64(time.Now().Unix()),

@@ -15,8 +15,10 @@ import (
 const fullScope = "openid profile email groups offline_access"
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, func(o *devidp.Options) { o.Algorithm = alg })
 			d := p.getJSON("/.well-known/openid-configuration")
 			iss := p.srv.URL
@@ -70,8 +72,10 @@ func joined(v any) string {
 }
 
 func TestCodeFlow(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, func(o *devidp.Options) { o.Algorithm = alg })
 			f := newFlow()
 			code := p.login(webClient, callback, fullScope, f, ada)
@@ -139,6 +143,7 @@ func TestCodeFlow(t *testing.T) {
 }
 
 func TestClaimsFollowScopes(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	tests := []struct {
 		name, scope string
@@ -197,6 +202,7 @@ func TestClaimsFollowScopes(t *testing.T) {
 }
 
 func TestWrongPasswordIssuesNoCode(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	back, err := p.Login(context.Background(), p.client, p.authorizeURL(webClient, callback, "openid", f, nil), ada.Username, "not-the-password")
@@ -213,6 +219,7 @@ func TestWrongPasswordIssuesNoCode(t *testing.T) {
 }
 
 func TestPublicClient(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 
 	t.Run("PKCE without secret", func(t *testing.T) {
@@ -245,6 +252,7 @@ func TestPublicClient(t *testing.T) {
 }
 
 func TestPromptNoneIsLoginRequired(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	back, err := p.Login(context.Background(), p.client, p.authorizeURL(webClient, callback, "openid", f, map[string]string{"prompt": "none"}), ada.Username, ada.Password)
@@ -257,6 +265,7 @@ func TestPromptNoneIsLoginRequired(t *testing.T) {
 }
 
 func TestIssuerWithPath(t *testing.T) {
+	t.Parallel()
 	srv := newMountedServer(t, "/idp")
 	p := srv.p
 	f := newFlow()

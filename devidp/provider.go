@@ -65,6 +65,11 @@ type Options struct {
 	// Each delivery also has its own 5s deadline. Default: a client with a
 	// 5s timeout.
 	BackchannelClient *http.Client
+	// Now is the clock of what the Provider keeps: authorization requests
+	// and codes, access and refresh tokens, sessions. Tests move it forward
+	// to expire them. Signed tokens (ID and logout tokens) and expires_in,
+	// which the op package computes, keep real time. Default time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -76,6 +81,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.RefreshTokenLifetime <= 0 {
 		o.RefreshTokenLifetime = 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 
@@ -144,6 +152,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	logout := newBackchannel(issuer.String(), keys, clients, opts.BackchannelClient)
 	store := newStorage(clients, users, keys, logout, opts.AccessTokenLifetime, opts.RefreshTokenLifetime)
+	store.now = opts.Now
 
 	config := &op.Config{
 		DefaultLogoutRedirectURI: issuer.String() + loggedOutPath,

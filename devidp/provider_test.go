@@ -12,6 +12,7 @@ import (
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		mutate  func(*devidp.Options)
@@ -88,6 +89,7 @@ func newMountedServer(t *testing.T, prefix string) mounted {
 }
 
 func TestLoginPage(t *testing.T) {
+	t.Parallel()
 	tricky := devidp.User{Username: `<b>eve</b>`, Password: `"><script>x</script>`}
 	tests := []struct {
 		name      string
@@ -112,6 +114,7 @@ func TestLoginPage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, func(o *devidp.Options) {
 				o.ShowHints = tt.showHints
 				o.Users = append(o.Users, tricky)
@@ -147,6 +150,7 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestLoginFormStatuses(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	resp, err := p.client.Get(p.authorizeURL(webClient, callback, "openid", newFlow(), nil))
 	if err != nil {
@@ -197,6 +201,7 @@ func TestLoginFormStatuses(t *testing.T) {
 }
 
 func TestRotateKeys(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	before := p.mustExchange(p.login(webClient, callback, "openid", f, ada), f.verifier, callback, webAuth)

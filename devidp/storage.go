@@ -26,6 +26,7 @@ type storage struct {
 
 	accessTokenLifetime  time.Duration
 	refreshTokenLifetime time.Duration
+	now                  func() time.Time // Options.Now
 
 	mu            sync.Mutex
 	authRequests  map[string]*authRequest  // by id
@@ -176,7 +177,7 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ 
 		return nil, oidc.ErrInvalidRequest().WithDescription("a public client must send a code_challenge (PKCE, S256)")
 	}
 
-	now := time.Now()
+	now := s.now()
 	ar := &authRequest{
 		id:           randomID(16),
 		created:      now,
@@ -230,7 +231,7 @@ func (s *storage) AuthRequestByID(_ context.Context, id string) (op.AuthRequest,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar, ok := s.authRequests[id]
-	if !ok || ar.expired(time.Now()) {
+	if !ok || ar.expired(s.now()) {
 		return nil, fmt.Errorf("devidp: auth request %q: unknown or expired", id)
 	}
 	cp := *ar
@@ -246,7 +247,7 @@ func (s *storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequ
 		return nil, errors.New("devidp: code unknown or already used")
 	}
 	ar, ok := s.authRequests[id]
-	now := time.Now()
+	now := s.now()
 	if !ok || ar.expired(now) || now.After(ar.codeIssued.Add(codeLifetime)) {
 		return nil, errors.New("devidp: code expired")
 	}
@@ -268,7 +269,7 @@ func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
 	case ar.code != "":
 		return oidc.ErrInvalidRequest().WithDescription("a code was already issued for this sign-in")
 	}
-	ar.code, ar.codeIssued = code, time.Now()
+	ar.code, ar.codeIssued = code, s.now()
 	s.codes[code] = id
 	return nil
 }
@@ -296,7 +297,7 @@ func (s *storage) pendingLogin(id string) (authRequest, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar, ok := s.authRequests[id]
-	if !ok || ar.done || ar.expired(time.Now()) {
+	if !ok || ar.done || ar.expired(s.now()) {
 		return authRequest{}, errLoginNotPending
 	}
 	return *ar, nil
@@ -308,7 +309,7 @@ func (s *storage) completeLogin(id, userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar, ok := s.authRequests[id]
-	now := time.Now()
+	now := s.now()
 	if !ok || ar.done || ar.expired(now) {
 		return errLoginNotPending
 	}
@@ -331,7 +332,7 @@ func (s *storage) redeem(ar *authRequest) error {
 		return oidc.ErrInvalidGrant().WithDescription("the sign-in session has ended")
 	}
 	stored.exchanged = true
-	ss.join(stored.clientID, time.Now())
+	ss.join(stored.clientID, s.now())
 	return nil
 }
 

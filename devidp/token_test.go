@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/devidp"
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 func TestCodeExchangeRefusals(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	tests := []struct {
 		name       string
@@ -88,6 +90,7 @@ func TestCodeExchangeRefusals(t *testing.T) {
 }
 
 func TestCodeReplay(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	code := p.login(webClient, callback, "openid offline_access", f, ada)
@@ -102,6 +105,7 @@ func TestCodeReplay(t *testing.T) {
 }
 
 func TestConcurrentCodeExchange(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	code := p.login(webClient, callback, "openid offline_access", f, ada)
@@ -137,6 +141,7 @@ func race(n int, fn func() int) map[int]int {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	tok := p.mustExchange(p.login(webClient, callback, fullScope, f, ada), f.verifier, callback, webAuth)
@@ -177,6 +182,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestConcurrentRefresh(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	f := newFlow()
 	tok := p.mustExchange(p.login(webClient, callback, fullScope, f, ada), f.verifier, callback, webAuth)
@@ -190,6 +196,7 @@ func TestConcurrentRefresh(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	tests := []struct {
 		name          string
@@ -257,13 +264,15 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestAccessTokenLifetime(t *testing.T) {
-	p := start(t, func(o *devidp.Options) { o.AccessTokenLifetime = 200 * time.Millisecond })
+	t.Parallel()
+	clock := authtest.NewClock(time.Now())
+	p := start(t, func(o *devidp.Options) { o.AccessTokenLifetime, o.Now = time.Minute, clock.Now })
 	f := newFlow()
 	tok := p.mustExchange(p.login(webClient, callback, fullScope, f, ada), f.verifier, callback, webAuth)
 	if status, _ := p.userinfo(str(tok, "access_token")); status != http.StatusOK {
 		t.Fatalf("userinfo with a fresh access token: %d", status)
 	}
-	time.Sleep(300 * time.Millisecond)
+	clock.Advance(time.Minute + time.Second)
 	if status, _ := p.userinfo(str(tok, "access_token")); status == http.StatusOK {
 		t.Fatalf("userinfo with an expired access token: %d, want a refusal", status)
 	}
@@ -277,6 +286,7 @@ func TestAccessTokenLifetime(t *testing.T) {
 }
 
 func TestEndSession(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	endSession := func(q url.Values) *http.Response {

@@ -123,7 +123,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.refreshTokens[currentRefreshToken]
-	if !ok || time.Now().After(old.expires) {
+	if !ok || s.now().After(old.expires) {
 		// Two refreshes with one token race here: the first used it up.
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token unknown, expired, revoked or already used")
 	}
@@ -132,7 +132,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 	if !ok {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the sign-in session has ended")
 	}
-	ss.join(old.clientID, time.Now())
+	ss.join(old.clientID, s.now())
 	at := s.newAccessToken(old.grantID, old.sid, old.clientID, old.subject, old.audience, req.GetScopes())
 	next := *old
 	rt := s.newRefreshToken(next)
@@ -141,7 +141,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 
 // newAccessToken stores an access token. s.mu must be held.
 func (s *storage) newAccessToken(grantID, sid, clientID, subject string, audience, scopes []string) *accessToken {
-	now := time.Now()
+	now := s.now()
 	at := &accessToken{
 		id:       randomID(16),
 		grantID:  grantID,
@@ -161,7 +161,7 @@ func (s *storage) newAccessToken(grantID, sid, clientID, subject string, audienc
 // s.mu must be held.
 func (s *storage) newRefreshToken(rt refreshToken) *refreshToken {
 	rt.token = randomID(32)
-	rt.expires = time.Now().Add(s.refreshTokenLifetime)
+	rt.expires = s.now().Add(s.refreshTokenLifetime)
 	s.refreshTokens[rt.token] = &rt
 	return &rt
 }
@@ -171,7 +171,7 @@ func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (o
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt, ok := s.refreshTokens[token]
-	if !ok || time.Now().After(rt.expires) {
+	if !ok || s.now().After(rt.expires) {
 		return nil, errors.New("devidp: refresh token unknown, expired, revoked or already used")
 	}
 	return &refreshRequest{rt: *rt, scopes: rt.scopes}, nil
@@ -226,7 +226,7 @@ func (s *storage) validAccessToken(id, subject string) (accessToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at, ok := s.accessTokens[id]
-	if !ok || time.Now().After(at.expires) || at.subject != subject {
+	if !ok || s.now().After(at.expires) || at.subject != subject {
 		return accessToken{}, errors.New("devidp: access token unknown, expired or revoked")
 	}
 	return *at, nil

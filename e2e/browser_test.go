@@ -27,6 +27,9 @@ import (
 // Over https the same walk checks that a real browser accepts authflow's
 // Secure cookies with their __Host- names (it drops a __Host- cookie that
 // breaks the prefix's rules, and the login would fail).
+//
+// Not parallel, nor are its two walks: one Chromium at a time on a 2-core
+// machine.
 func TestBrowserDemo(t *testing.T) {
 	bin := chromium.need(t)
 	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t)) })

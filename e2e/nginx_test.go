@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/authflow/authflow/demo"
 	"github.com/authflow/authflow/devidp"
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 // nginxConf is docs/forward-auth.md's nginx configuration, on plain http on
@@ -149,34 +147,39 @@ type seen struct {
 	IsAdmin  string `json:"is_admin"` // X-Auth-Is-Admin, nginx's own group test
 }
 
-// TestNginxForwardAuth puts the demo (authflow and its IdP) and an
-// application behind a real nginx configured for forward-auth, and checks
-// that an anonymous request is sent to the login and back to the same URL
-// afterwards, that the application receives the user in X-Auth-* headers,
-// that a client cannot forge those headers, and that sign-out ends it.
-func TestNginxForwardAuth(t *testing.T) {
-	bin := nginx.need(t)
+// nginxDemo is the demo (authflow and its IdP) and an application that
+// echoes the X-Auth-* headers it receives, behind a real nginx configured
+// for forward-auth; all stop when the test ends.
+type nginxDemo struct {
+	base    string // nginx's URL: the browser's, and authflow's base URI
+	demo    *demo.Demo
+	appHits *atomic.Int32 // requests the application received
+}
 
-	// nginx's port first: it is the URL the browser uses, authflow's base URI.
+// startNginxDemo starts the demo, the application and nginx in front of
+// them. The demo's IdP has demo.Users' accounts (as they are when called).
+func startNginxDemo(t *testing.T, bin string) *nginxDemo {
+	t.Helper()
+	// nginx's port first: it is the URL the browser uses, authflow's base
+	// URI. It is free now, and nginx takes it below.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	listen := l.Addr().String()
 	l.Close()
-	base := "http://" + listen
+	n := &nginxDemo{base: "http://" + listen, appHits: new(atomic.Int32)}
 
-	d, err := demo.New(demo.Options{BaseURI: base})
+	n.demo, err = demo.New(demo.Options{BaseURI: n.base})
 	if err != nil {
 		t.Fatal(err)
 	}
-	authSrv := httptest.NewServer(d)
-	t.Cleanup(d.Close)
+	authSrv := httptest.NewServer(n.demo)
+	t.Cleanup(n.demo.Close)
 	t.Cleanup(authSrv.Close)
 
-	var appHits atomic.Int32
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		appHits.Add(1)
+		n.appHits.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(seen{URI: r.RequestURI, User: r.Header.Get("X-Auth-User"),
 			Email: r.Header.Get("X-Auth-Email"), Groups: r.Header.Get("X-Auth-Groups"),
@@ -185,74 +188,65 @@ func TestNginxForwardAuth(t *testing.T) {
 	t.Cleanup(app.Close)
 
 	startNginx(t, bin, listen, authSrv.Listener.Addr().String(), app.Listener.Addr().String())
+	return n
+}
 
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	type answer struct {
-		status int
-		loc    string // Location, resolved against the request's URL
-		body   string
+// browser returns a browser on nginx's URL that signs in at the demo's IdP.
+func (n *nginxDemo) browser(t *testing.T) *authtest.Browser {
+	return authtest.NewBrowser(t, n.base, authtest.BrowserOptions{IdP: n.demo.IdP})
+}
+
+// appSaw decodes what the application received, failing unless p is the
+// application's answer.
+func appSaw(t *testing.T, p *authtest.Page) seen {
+	t.Helper()
+	var s seen
+	if p.Status != http.StatusOK || json.Unmarshal([]byte(p.Body), &s) != nil {
+		t.Fatalf("want the application's answer, got %d: %s", p.Status, p.Body)
 	}
-	get := func(c *http.Client, target string, header http.Header) answer {
-		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, target, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html")
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		a := answer{status: resp.StatusCode, body: string(b)}
-		if u, err := resp.Location(); err == nil {
-			a.loc = u.String()
-		}
-		return a
-	}
-	appSaw := func(a answer) seen {
-		t.Helper()
-		var s seen
-		if a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &s) != nil {
-			t.Fatalf("want the application's answer, got %d: %s", a.status, a.body)
-		}
-		return s
-	}
+	return s
+}
+
+// TestNginxForwardAuth puts the demo (authflow and its IdP) and an
+// application behind a real nginx configured for forward-auth, and checks
+// that an anonymous request is sent to the login and back to the same URL
+// afterwards, that the application receives the user in X-Auth-* headers,
+// that a client cannot forge those headers, and that sign-out ends it.
+//
+// Not parallel, as no e2e test is: each runs real programs (nginx, Chromium)
+// on a 2-core machine, and TestNginxGroupsHeader changes demo.Users.
+func TestNginxForwardAuth(t *testing.T) {
+	n := startNginxDemo(t, nginx.need(t))
+	base, br := n.base, n.browser(t)
 	forged := http.Header{"X-Auth-User": {"admin"}, "X-Auth-Email": {"admin@evil.test"},
 		"X-Auth-Groups": {"root"}, "X-Auth-Strategy": {"forged"}, "X-Auth-Is-Admin": {"1"}}
 	const page = "/app/page?x=1&y=2"
 	wantLogin := base + "/auth/login?return_to=" + page
 
 	// The verify endpoint is internal: a client cannot reach it.
-	if a := get(browser, base+"/auth/verify", nil); a.status != http.StatusNotFound {
-		t.Errorf("GET /auth/verify from outside: %d, want 404 (internal)", a.status)
+	if p := br.Get("/auth/verify"); p.Status != http.StatusNotFound {
+		t.Errorf("GET /auth/verify from outside: %d, want 404 (internal)", p.Status)
 	}
 
 	// Anonymous, with or without forged headers: to the login, not to the app.
 	for _, h := range []http.Header{nil, forged} {
-		if a := get(browser, base+page, h); a.status != http.StatusFound || a.loc != wantLogin {
-			t.Fatalf("anonymous %s (headers %v): %d to %q, want 302 to %q", page, h, a.status, a.loc, wantLogin)
+		if p := br.GetWith(page, h); p.Status != http.StatusFound || p.Location != wantLogin {
+			t.Fatalf("anonymous %s (headers %v): %d to %q, want 302 to %q", page, h, p.Status, p.Location, wantLogin)
 		}
 	}
-	if n := appHits.Load(); n != 0 {
-		t.Fatalf("the application saw %d anonymous requests", n)
+	if hits := n.appHits.Load(); hits != 0 {
+		t.Fatalf("the application saw %d anonymous requests", hits)
 	}
 
 	// The chooser, with both strategies, each returning to the page.
-	a := get(browser, wantLogin, nil)
-	if a.status != http.StatusOK || !strings.Contains(a.body, "Continue with Demo IdP<") ||
-		!strings.Contains(a.body, "Continue with Demo IdP (public client, PKCE only)<") {
-		t.Fatalf("chooser: %d: %s", a.status, a.body)
+	p := br.Get(wantLogin)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Continue with Demo IdP<") ||
+		!strings.Contains(p.Body, "Continue with Demo IdP (public client, PKCE only)<") {
+		t.Fatalf("chooser: %d: %s", p.Status, p.Body)
 	}
-	m := regexp.MustCompile(`href="(/auth/demo/login\?[^"]*)"`).FindStringSubmatch(a.body)
+	m := regexp.MustCompile(`href="(/auth/demo/login\?[^"]*)"`).FindStringSubmatch(p.Body)
 	if m == nil {
-		t.Fatalf("chooser has no link to the demo strategy: %s", a.body)
+		t.Fatalf("chooser has no link to the demo strategy: %s", p.Body)
 	}
 	login := html.UnescapeString(m[1])
 	if u, _ := url.Parse(login); u == nil || u.Query().Get("return_to") != page {
@@ -260,83 +254,69 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// The strategy's login sends the browser to the IdP, through nginx.
-	a = get(browser, base+login, nil)
-	if a.status != http.StatusFound || !strings.HasPrefix(a.loc, base+"/idp/authorize?") {
-		t.Fatalf("%s: %d to %q, want the IdP's authorize endpoint", login, a.status, a.loc)
+	p = br.Get(login)
+	if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, base+"/idp/authorize?") {
+		t.Fatalf("%s: %d to %q, want the IdP's authorize endpoint", login, p.Status, p.Location)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	back, err := d.IdP.Login(ctx, nil, a.loc, "demo", "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(back.String(), base+"/auth/demo/callback?") {
+	back := br.SignIn(p.Location, demo.Users[0])
+	if !strings.HasPrefix(back, base+"/auth/demo/callback?") {
 		t.Fatalf("the IdP returns to %s, want the callback through nginx", back)
 	}
 	// The callback (its token, userinfo and JWKS calls also go through
 	// nginx, to the IdP's issuer URL) returns to the page.
-	if a = get(browser, back.String(), nil); a.status != http.StatusFound || a.loc != base+page {
-		t.Fatalf("callback: %d to %q, want %s: %s", a.status, a.loc, base+page, a.body)
+	if p = br.Get(back); p.Status != http.StatusFound || p.Location != base+page {
+		t.Fatalf("callback: %d to %q, want %s: %s", p.Status, p.Location, base+page, p.Body)
 	}
 
 	want := seen{URI: page, User: "demo-user-1", Email: "demo@example.test", Groups: "demo,admins", Strategy: "demo", IsAdmin: "1"}
-	if got := appSaw(get(browser, a.loc, nil)); got != want {
+	if got := appSaw(t, br.Get(p.Location)); got != want {
 		t.Errorf("the application saw %+v, want %+v", got, want)
 	}
 	// nginx overwrites a signed-in client's own X-Auth-* headers.
-	if got := appSaw(get(browser, base+page, forged)); got != want {
+	if got := appSaw(t, br.GetWith(page, forged)); got != want {
 		t.Errorf("with forged headers the application saw %+v, want %+v", got, want)
 	}
 
 	// Allow-lists through nginx: demo is in admins at example.test, not in
 	// ops. Signed in but not allowed is 403 (not the login), and the
 	// application never sees the request.
-	if got := appSaw(get(browser, base+"/admin/x", nil)); got.User != "demo-user-1" {
+	if got := appSaw(t, br.Get("/admin/x")); got.User != "demo-user-1" {
 		t.Errorf("/admin/ (allowed): the application saw %+v", got)
 	}
-	hits := appHits.Load()
-	if a := get(browser, base+"/ops/x", nil); a.status != http.StatusForbidden {
-		t.Errorf("/ops/ (not allowed): %d to %q, want 403", a.status, a.loc)
+	hits := n.appHits.Load()
+	if p := br.Get("/ops/x"); p.Status != http.StatusForbidden {
+		t.Errorf("/ops/ (not allowed): %d to %q, want 403", p.Status, p.Location)
 	}
-	if n := appHits.Load(); n != hits {
+	if n.appHits.Load() != hits {
 		t.Errorf("the application saw the forbidden request")
 	}
-	if got := appSaw(get(browser, base+page, nil)); got != want {
+	if got := appSaw(t, br.Get(page)); got != want {
 		t.Errorf("after a 403 the session is gone: %+v", got)
 	}
 
-	// Sign-out (a same-origin form POST) ends it.
-	req, _ := http.NewRequest(http.MethodPost, base+"/auth/signout", strings.NewReader(""))
-	req.Header.Set("Origin", base)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := browser.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// Sign-out (a same-origin form POST) ends it. The demo strategy has
+	// logout_uri: on to the IdP (through nginx), whose back-channel logout
+	// token reaches authflow through nginx too, and back home.
+	p = br.Post("/auth/signout")
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, base+"/idp/end_session?") {
+		t.Fatalf("sign-out: %d to %q, want 303 to the IdP's end_session", p.Status, p.Location)
 	}
-	resp.Body.Close()
-	// The demo strategy has logout_uri: on to the IdP (through nginx),
-	// whose back-channel logout token reaches authflow through nginx too,
-	// and back home.
-	endSession := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(endSession, base+"/idp/end_session?") {
-		t.Fatalf("sign-out: %d to %q, want 303 to the IdP's end_session", resp.StatusCode, endSession)
+	if p := br.Get(p.Location); p.Status != http.StatusFound || p.Location != base+"/" {
+		t.Fatalf("end_session: %d to %q, want 302 home", p.Status, p.Location)
 	}
-	if a := get(browser, endSession, nil); a.status != http.StatusFound || a.loc != base+"/" {
-		t.Fatalf("end_session: %d to %q, want 302 home", a.status, a.loc)
-	}
-	if st := d.IdP.Stats(); st.BackchannelLogouts != 1 {
+	if st := n.demo.IdP.Stats(); st.BackchannelLogouts != 1 {
 		t.Errorf("back-channel logouts delivered through nginx: %d, want 1 (failures %d)", st.BackchannelLogouts, st.BackchannelLogoutFailures)
 	}
-	hits = appHits.Load()
+	hits = n.appHits.Load()
 	for _, h := range []http.Header{nil, forged} {
-		if a := get(browser, base+page, h); a.status != http.StatusFound || a.loc != wantLogin {
-			t.Errorf("after sign-out (headers %v): %d to %q, want 302 to %q", h, a.status, a.loc, wantLogin)
+		if p := br.GetWith(page, h); p.Status != http.StatusFound || p.Location != wantLogin {
+			t.Errorf("after sign-out (headers %v): %d to %q, want 302 to %q", h, p.Status, p.Location, wantLogin)
 		}
 	}
-	if n := appHits.Load(); n != hits {
-		t.Errorf("the application saw %d requests after sign-out", n-hits)
+	if got := n.appHits.Load(); got != hits {
+		t.Errorf("the application saw %d requests after sign-out", got-hits)
 	}
-	if got := d.IdP.Stats().Revocations; got != 1 {
+	if got := n.demo.IdP.Stats().Revocations; got != 1 {
 		t.Errorf("IdP revocations = %d, want 1", got)
 	}
 }
@@ -347,75 +327,28 @@ func TestNginxForwardAuth(t *testing.T) {
 // that splits on commas into exactly those three names once each element is
 // percent-decoded, and nginx's own test for the group "admins" (a map on
 // $auth_groups) must say no; so must the allow-list.
+//
+// Not parallel: it changes demo.Users while the demo starts.
 func TestNginxGroupsHeader(t *testing.T) {
 	bin := nginx.need(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := l.Addr().String()
-	l.Close()
-	base := "http://" + listen
-
 	// One more account at the demo's IdP, for this test only: devidp copies
-	// the list in New, and the e2e tests do not run in parallel.
+	// the list in New.
 	sam := devidp.User{ID: "demo-user-sam", Username: "sam", Password: "sam-password",
 		Email: "\u212Aate@example.test", EmailVerified: true, Name: "Sam Staff",
 		Groups: []string{"staff,admins", " admins", "devs"}}
 	saved := demo.Users
 	demo.Users = append(slices.Clip(saved), sam)
-	d, err := demo.New(demo.Options{BaseURI: base})
-	demo.Users = saved
-	if err != nil {
-		t.Fatal(err)
-	}
-	authSrv := httptest.NewServer(d)
-	t.Cleanup(d.Close)
-	t.Cleanup(authSrv.Close)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(seen{URI: r.RequestURI, User: r.Header.Get("X-Auth-User"),
-			Email: r.Header.Get("X-Auth-Email"), Groups: r.Header.Get("X-Auth-Groups"),
-			Strategy: r.Header.Get("X-Auth-Strategy"), IsAdmin: r.Header.Get("X-Auth-Is-Admin")})
-	}))
-	t.Cleanup(app.Close)
-	startNginx(t, bin, listen, authSrv.Listener.Addr().String(), app.Listener.Addr().String())
-
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(target string) (*http.Response, string) {
-		t.Helper()
-		resp, err := browser.Get(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
-	}
+	n := func() *nginxDemo {
+		defer func() { demo.Users = saved }()
+		return startNginxDemo(t, bin)
+	}()
+	br := n.browser(t)
 
 	const page = "/app/groups"
-	resp, _ := get(base + "/auth/demo/login?return_to=" + url.QueryEscape(page))
-	authorize := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(authorize, base+"/idp/authorize?") {
-		t.Fatalf("login: %d to %q, want the IdP's authorize endpoint", resp.StatusCode, authorize)
+	if p := br.Login("demo", sam, page); p.Status != http.StatusFound || p.Header.Get("Location") != page {
+		t.Fatalf("callback: %d to %q, want %s: %s", p.Status, p.Header.Get("Location"), page, p.Body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	back, err := d.IdP.Login(ctx, nil, authorize, sam.Username, sam.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, body := get(back.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != page {
-		t.Fatalf("callback: %d to %q, want %s: %s", resp.StatusCode, resp.Header.Get("Location"), page, body)
-	}
-
-	resp, body := get(base + page)
-	var got seen
-	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil {
-		t.Fatalf("%s: want the application's answer, got %d: %s", page, resp.StatusCode, body)
-	}
+	got := appSaw(t, br.Get(page))
 	t.Logf("the application saw %+v", got)
 	// What an upstream does with the header (docs/forward-auth.md): split on
 	// commas, percent-decode each element.
@@ -450,8 +383,8 @@ func TestNginxGroupsHeader(t *testing.T) {
 	}
 	// The allow-list sees one group "staff,admins": /admin/ (allowed_groups
 	// admins) is refused.
-	if resp, _ := get(base + "/admin/x"); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("/admin/ as sam: %d, want 403", resp.StatusCode)
+	if p := br.Get("/admin/x"); p.Status != http.StatusForbidden {
+		t.Errorf("/admin/ as sam: %d, want 403", p.Status)
 	}
 }
 
@@ -496,19 +429,16 @@ func startNginx(t *testing.T, bin, listen, authflowAddr, appAddr string) {
 			t.Logf("nginx's log:\n%s", errorLog())
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	authtest.Eventually(t, "nginx to listen on "+listen, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("nginx exited: %s\n%s", cmd.ProcessState, errorLog())
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", listen, time.Second); err == nil {
+		c, err := net.DialTimeout("tcp", listen, time.Second)
+		if err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx does not listen on %s:\n%s", listen, errorLog())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
 }

@@ -26,6 +26,7 @@ func userStepAt(path, extra string) string {
 // step with a *ProviderError, as a non-2xx answer does: an "error" member
 // of any type but null, "", false and 0, or the value error_path names.
 func TestErrorInSuccessAnswer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		errorPath string // the user step's error_path; "" for none
@@ -94,6 +95,7 @@ func TestErrorInSuccessAnswer(t *testing.T) {
 // TestErrorInSuccessTokenAnswer: at the token step, an "error" fails the
 // step even when the answer also holds an access_token.
 func TestErrorInSuccessTokenAnswer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		body   string
@@ -122,6 +124,7 @@ func TestErrorInSuccessTokenAnswer(t *testing.T) {
 // TestErrorInSuccessRefreshAnswer: a refresh answer reporting an error in
 // a 200 fails the refresh and keeps the old tokens.
 func TestErrorInSuccessRefreshAnswer(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.handle("POST /r", respond(200, "application/json", `{"access_token": "at-new", "errcode": 42001}`))
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS,
@@ -147,6 +150,7 @@ func TestErrorInSuccessRefreshAnswer(t *testing.T) {
 // readings (X-Auth-User from one, /auth/session from the other). Such an
 // answer fails the step, at any depth, whatever the key's escaping.
 func TestDuplicateKeysRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		body    string
@@ -195,6 +199,7 @@ func TestDuplicateKeysRefused(t *testing.T) {
 // with two id_tokens, ${token.id_token} and a parser that keeps the last
 // key would read different tokens.
 func TestDuplicateKeysInTokenAnswer(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.handle("/t", respond(200, "application/json", `{"access_token": "at-1", "id_token": "a.b.c", "id_token": "x.y.z"}`))
 	s := p.strategy(t, stratFile("", tokenAt("/t"), jwtStepJWKS))

@@ -18,6 +18,7 @@ import (
 // TestCatalogueCompiles compiles every built-in strategy, with its required
 // values set by testdata/builtins.json, into an engine.
 func TestCatalogueCompiles(t *testing.T) {
+	t.Parallel()
 	set, err := strategies.Load("../testdata/builtins.json")
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +131,7 @@ func fakeGitHub(t *testing.T) http.Handler {
 // user object comes from the API and the email from /user/emails) against a
 // stand-in for GitHub's endpoints.
 func TestBuiltinGitHub(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(fakeGitHub(t))
 	defer srv.Close()
 	target, _ := url.Parse(srv.URL)

@@ -19,6 +19,7 @@ import (
 // TestCodeInjectionInForm: a callback code that looks like more form
 // fields arrives at the token endpoint as one value of one field.
 func TestCodeInjectionInForm(t *testing.T) {
+	t.Parallel()
 	const attack = "x&grant_type=client_credentials&client_id=evil"
 	p := newIDP(t)
 	s := p.strategy(t, oidcFile(authPost))
@@ -46,6 +47,7 @@ func TestCodeInjectionInForm(t *testing.T) {
 // TestCodeInjectionInJSON: a code carrying quotes stays one JSON string in
 // a JSON body.
 func TestCodeInjectionInJSON(t *testing.T) {
+	t.Parallel()
 	const attack = `x","grant_type":"client_credentials","y":"`
 	p := newIDP(t)
 	var got atomic.Pointer[map[string]any]
@@ -83,6 +85,7 @@ var untrustedURIs = []struct{ name, uri string }{
 // TestValidateRefusesUntrustedURI: strategies.Parse refuses those URIs,
 // naming the step and field.
 func TestValidateRefusesUntrustedURI(t *testing.T) {
+	t.Parallel()
 	for _, tt := range untrustedURIs {
 		t.Run(tt.name, func(t *testing.T) {
 			file := stratFile("", tokenStep(authPost), jwtStepJWKS, `{"name": "userinfo", "uri": "`+tt.uri+`"}`)
@@ -116,6 +119,7 @@ func TestValidateRefusesUntrustedURI(t *testing.T) {
 // request goes to a server an IdP value named. (The plan's templates refuse
 // such a value at run time too: strategies' TestTemplateRefusesUntrustedHead.)
 func TestRuntimeRefusesUntrustedURI(t *testing.T) {
+	t.Parallel()
 	var evilHits atomic.Int64
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		evilHits.Add(1)
@@ -158,6 +162,7 @@ func TestRuntimeRefusesUntrustedURI(t *testing.T) {
 // TestHeaderInjection: an access token carrying CR, LF or NUL cannot
 // split the header it is placed in; no request goes out.
 func TestHeaderInjection(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ name, token string }{
 		{"CRLF", "at-1\r\nX-Evil: 1"},
 		{"LF", "at-1\nX-Evil: 1"},
@@ -193,6 +198,7 @@ func TestHeaderInjection(t *testing.T) {
 // TestQueryPlacement: an IdP value placed in a URI's query is
 // query-escaped: it stays one parameter's value.
 func TestQueryPlacement(t *testing.T) {
+	t.Parallel()
 	const token = "at&admin=1#frag"
 	p := newIDP(t)
 	p.update(func(c *idpConfig) { c.tokenHook = func(a map[string]any) { a["access_token"] = token } })

@@ -49,6 +49,7 @@ func respond(status int, contentType, body string) http.HandlerFunc {
 // login: OAuth error answers (with and without a 2xx status), HTML pages and
 // broken JSON.
 func TestTokenStepAnswers(t *testing.T) {
+	t.Parallel()
 	const loginPage = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
 <body><form method="post" action="/login"><input type="text" name="user"></form></body></html>`
@@ -132,6 +133,7 @@ func TestTokenStepAnswers(t *testing.T) {
 // IdPs) becomes a JSON object that later steps read, and the numeric id a
 // claim maps to sub is the subject.
 func TestFormEncodedTokenAnswer(t *testing.T) {
+	t.Parallel()
 	const accessToken = "ghu_16C7e42F292c6912E7710c838347Ae178B4a"
 	const refreshToken = "ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498"
 	for _, ct := range []string{"application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "text/plain"} {
@@ -180,6 +182,7 @@ func TestFormEncodedTokenAnswer(t *testing.T) {
 // TestResponseSizeLimit pads the token answer to the limit and one byte
 // past it, with and without Content-Length.
 func TestResponseSizeLimit(t *testing.T) {
+	t.Parallel()
 	const limit = 4096
 	tests := []struct {
 		name    string
@@ -250,6 +253,7 @@ func stall(startBody bool) http.HandlerFunc {
 // TestStepTimeout: an IdP that does not answer within StepTimeout is
 // unreachable.
 func TestStepTimeout(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name      string
 		startBody bool
@@ -272,6 +276,7 @@ func TestStepTimeout(t *testing.T) {
 
 // TestUnreachable: a refused connection is ErrUnreachable.
 func TestUnreachable(t *testing.T) {
+	t.Parallel()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	p := newIDP(t)
@@ -292,6 +297,7 @@ func TestUnreachable(t *testing.T) {
 // its query, in every way a call can fail: the message must not repeat the
 // token (nor the client secret, the code or the other tokens).
 func TestErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
 	const limit = 4096
 	big := strings.Repeat("x", 2*limit)
 	dead := httptest.NewServer(http.NotFoundHandler())

@@ -67,6 +67,7 @@ func setHeader(name string, v any) func(*idpConfig) {
 // ErrInvalidToken and its cause, before userinfo runs. The last rows must
 // pass.
 func TestIDTokenSoundness(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*idpConfig)
@@ -163,6 +164,7 @@ func TestIDTokenSoundness(t *testing.T) {
 // its decimal text. The user step here is an HTTP step (GitHub's /user);
 // its answer is the row's body.
 func TestLoginSubject(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		claims string // the strategy's claims key, or ""
@@ -224,6 +226,7 @@ func TestLoginSubject(t *testing.T) {
 // step without sub, nor after an unverified ID token without sub (the
 // verified case fails at the jwt step, TestIDTokenSoundness).
 func TestUserinfoCannotSupplySubject(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*idpConfig)
@@ -260,6 +263,7 @@ func TestUserinfoCannotSupplySubject(t *testing.T) {
 // TestUserinfoSubjectKept: with an ID token that has its sub, a userinfo
 // answer without sub, or with the same sub, keeps it.
 func TestUserinfoSubjectKept(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.handle("GET /ui", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"name": userinfoName})

@@ -102,8 +102,14 @@ func floodLogout(t *testing.T, s *engine.Strategy, n int, tok func(i int) string
 // TestJWKSAttackSlowFailingFirstFetch: concurrent logins against a slow,
 // failing JWKS share one fetch and all fail with ErrUnreachable.
 func TestJWKSAttackSlowFailingFirstFetch(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
-	j := &countingJWKS{before: func() { time.Sleep(300 * time.Millisecond) }}
+	// The JWKS answers once every login has its tokens and so waits for
+	// the keys (or soon will: a login after the failure shares it too).
+	held := make(chan struct{})
+	release := sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	j := &countingJWKS{before: func() { <-held }}
 	j.status.Store(http.StatusServiceUnavailable)
 	j.mount(p, "/slowjwks")
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepAt("/slowjwks")))
@@ -120,9 +126,12 @@ func TestJWKSAttackSlowFailingFirstFetch(t *testing.T) {
 	}
 	errs := make([]error, logins)
 	var wg sync.WaitGroup
+	tokens := p.tokenHits.Load()
 	for i, b := range bs {
 		wg.Go(func() { _, errs[i] = s.Exchange(t.Context(), b.l, b.cb) })
 	}
+	waitCount(t, "token requests", &p.tokenHits, tokens+logins)
+	release()
 	wg.Wait()
 	for i, err := range errs {
 		if !errors.Is(err, engine.ErrUnreachable) {
@@ -140,6 +149,7 @@ func TestJWKSAttackSlowFailingFirstFetch(t *testing.T) {
 // small, bounded number of JWKS fetches, whether the JWKS is down or each
 // token names a new forged kid.
 func TestJWKSAttackLogoutFlood(t *testing.T) {
+	t.Parallel()
 	const n = 500
 	tests := []struct {
 		name   string
@@ -171,6 +181,7 @@ func TestJWKSAttackLogoutFlood(t *testing.T) {
 // unknown-kid window (5s by default) has passed, the genuine new key
 // verifies — the refetch a forged kid causes picks it up too.
 func TestJWKSAttackRotationUnderForgedKIDFlood(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile(backchannelOn, tokenStep(authPost), jwtStepJWKS))
 	if err := loginOnce(t, p, s); err != nil {
@@ -206,6 +217,7 @@ func TestJWKSAttackRotationUnderForgedKIDFlood(t *testing.T) {
 // waiter whose context ends returns at once — even the one that started
 // the fetch — and the fetch goes on for the others.
 func TestJWKSAttackWaiterHonoursContext(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	gate := make(chan struct{})
 	entered := make(chan struct{}, 16)
@@ -267,6 +279,7 @@ func TestJWKSAttackWaiterHonoursContext(t *testing.T) {
 // and the token names it; the login fails with ErrInvalidToken. Keys
 // without "use", and RSA keys of 2048 bits, still pass.
 func TestJWKSAttackRefusedKeys(t *testing.T) {
+	t.Parallel()
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)

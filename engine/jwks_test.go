@@ -25,6 +25,7 @@ func loginOnce(t *testing.T, p *idp, s *engine.Strategy) error {
 // TestJWKSFetchedOnce: many logins share one fetch of the key set (and of
 // the discovery document).
 func TestJWKSFetchedOnce(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, step    string
 		wantDiscovery int64
@@ -48,6 +49,7 @@ func TestJWKSFetchedOnce(t *testing.T) {
 // one refetch, which finds the rotated-in key; another unknown key inside
 // JWKSUnknownKIDInterval makes none and fails.
 func TestJWKSRotation(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
 	if err := loginOnce(t, p, s); err != nil {
@@ -95,6 +97,7 @@ func TestJWKSRotation(t *testing.T) {
 // on the engine's clock, an unknown kid may refetch again; before, it may
 // not.
 func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS),
 		func(o *engine.Options) { o.JWKSUnknownKIDInterval = 50 * time.Millisecond })
@@ -126,6 +129,7 @@ func TestJWKSUnknownKIDAfterInterval(t *testing.T) {
 // TestJWKSDefaultUnknownKIDInterval: by default an unknown kid may refetch
 // once per 5s.
 func TestJWKSDefaultUnknownKIDInterval(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
 	for i, step := range []struct {
@@ -147,6 +151,7 @@ func TestJWKSDefaultUnknownKIDInterval(t *testing.T) {
 // keeps verifying while it is refetched in the background; a failed
 // refresh keeps the old keys and is retried after the failure backoff.
 func TestJWKSRefreshInBackground(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	j := &countingJWKS{}
 	j.mount(p, "/refreshjwks")
@@ -177,12 +182,18 @@ func TestJWKSRefreshInBackground(t *testing.T) {
 // waitHits waits until a background fetch has reached the JWKS, or fails.
 func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
 	t.Helper()
+	waitCount(t, "JWKS fetches (background refresh)", hits, want)
+}
+
+// waitCount polls until n reaches want, or fails after 10s.
+func waitCount(t *testing.T, what string, n *atomic.Int64, want int64) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for hits.Load() < want {
+	for n.Load() < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("JWKS fetched %d times, want %d (background refresh)", hits.Load(), want)
+			t.Fatalf("%s: %d, want %d", what, n.Load(), want)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // a poll on the condition, not a wait for time to pass
 	}
 }
 
@@ -190,6 +201,7 @@ func waitHits(t *testing.T, hits *atomic.Int64, want int64) {
 // used fails the jwt step. The failure is shared for a short backoff (a
 // second login inside it makes no request), then the next login asks again.
 func TestDiscoveryFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		setup   func(p *idp) string // returns the jwt step
@@ -284,6 +296,7 @@ func TestDiscoveryFailures(t *testing.T) {
 
 // TestOnKeysFetch: every key-set fetch is reported, with its outcome.
 func TestOnKeysFetch(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	type fetch struct {
 		uri string

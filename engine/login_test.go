@@ -22,6 +22,7 @@ import (
 // verification and userinfo, for both client authentication methods, both
 // key types, and both ways of finding the keys.
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	auths := []struct {
 		name string
 		a    clientAuth
@@ -124,6 +125,7 @@ var base64url = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 // TestAuthCodeURL checks the authorize URL: the template's parameters
 // query-escaped, and state, nonce and the S256 challenge added, each once.
 func TestAuthCodeURL(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, oidcFile(authPost))
 	l := s.NewLogin()
@@ -178,6 +180,7 @@ func TestAuthCodeURL(t *testing.T) {
 // TestAuthCodeURLPlacement checks that what the template places itself is
 // not added again, and that opting out of PKCE and nonce drops them.
 func TestAuthCodeURLPlacement(t *testing.T) {
+	t.Parallel()
 	const base = "{{IDP}}/authorize?response_type=code&client_id=${client_id}&redirect_uri=${redirect_uri}"
 	tokenNoPKCE := postStep("token", "{{IDP}}/token", authPost,
 		`"grant_type": "${grant_type}", "code": "${auth.code}", "redirect_uri": "${redirect_uri}"`)
@@ -254,6 +257,7 @@ func sameSet(a, b []string) bool {
 
 // TestCallbackErrors covers callbacks that must fail before any step runs.
 func TestCallbackErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		query   func(l *engine.Login, cb url.Values) url.Values
@@ -337,6 +341,7 @@ func wantProviderError(t *testing.T, err error, want engine.ProviderError) {
 // TestCodeReplay runs the same callback twice: the IdP refuses the used
 // code, and the engine reports the refusal as the token step's.
 func TestCodeReplay(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, oidcFile(authPost))
 	l, cb := p.begin(t, s)
@@ -355,6 +360,7 @@ func TestCodeReplay(t *testing.T) {
 // TestUserinfoSubjectMismatch: a userinfo answer about another user fails
 // the login (OIDC Core §5.3.2).
 func TestUserinfoSubjectMismatch(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.update(func(c *idpConfig) { c.userinfoSub = "someone-else" })
 	s := p.strategy(t, oidcFile(authPost))
@@ -369,6 +375,7 @@ func TestUserinfoSubjectMismatch(t *testing.T) {
 // TestConcurrentLogins runs many logins at once through one Engine (and
 // one key set, fetched once); run with -race.
 func TestConcurrentLogins(t *testing.T) {
+	t.Parallel()
 	const workers, perWorker = 16, 4
 	p := newIDP(t)
 	p.update(func(c *idpConfig) { c.auth = authBasic })

@@ -16,6 +16,7 @@ import (
 // TestLogoutTokenAttackOldIAT: a logout token whose iat is 30 days old is
 // refused, with no exp and with an exp still in the future.
 func TestLogoutTokenAttackOldIAT(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile(backchannelOn, tokenStep(authPost), jwtStepJWKS))
 	now := p.clock.Now()
@@ -46,6 +47,7 @@ func TestLogoutTokenAttackOldIAT(t *testing.T) {
 // end of acceptance — the receiver remembers the jti until then, so that
 // no replay can outlive its memory.
 func TestLogoutTokenWindow(t *testing.T) {
+	t.Parallel()
 	const leeway = 30 * time.Second // the default
 	window := engine.LogoutTokenMaxAge + leeway
 	tests := []struct {

@@ -12,6 +12,7 @@ import (
 // TestVerifyLogoutToken checks every rule of OpenID Connect Back-Channel
 // Logout 1.0 §2.6 on hand-made logout tokens.
 func TestVerifyLogoutToken(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile(`"backchannel_logout": true`, tokenStep(authPost), jwtStepJWKS))
 	now := p.clock.Now()
@@ -89,6 +90,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 // TestVerifyLogoutTokenDisabled: without "backchannel_logout": true there
 // is nothing to verify with.
 func TestVerifyLogoutTokenDisabled(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
 	if s.BackchannelLogout() {

@@ -11,6 +11,7 @@ import (
 // TestNewUnsetEnv: New fails when a template reads an unset ${env.NAME},
 // naming the strategy, the field and the variable.
 func TestNewUnsetEnv(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		file string
@@ -52,6 +53,7 @@ func TestNewUnsetEnv(t *testing.T) {
 
 // TestNewEnvSnapshot: ${env.NAME} is read once, in New.
 func TestNewEnvSnapshot(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	secret := testClientSecret
 	s := p.strategy(t, oidcFile(authPost), func(o *engine.Options) {
@@ -76,6 +78,7 @@ const fileWithoutBase = `{"strategies": {"acme": {
 // TestNewBaseURI: base_uri comes from the strategy, else the file, else
 // Options.BaseURI; without any, New fails naming base_uri.
 func TestNewBaseURI(t *testing.T) {
+	t.Parallel()
 	t.Run("missing everywhere", func(t *testing.T) {
 		_, err := engine.New(parseFile(t, "", fileWithoutBase), engine.Options{})
 		if err == nil || !strings.Contains(err.Error(), "base_uri") || !strings.Contains(err.Error(), `strategy "acme"`) {
@@ -107,6 +110,7 @@ func TestNewBaseURI(t *testing.T) {
 // TestEngineStrategies checks the accessors: file order, lookup, and each
 // strategy's defaults.
 func TestEngineStrategies(t *testing.T) {
+	t.Parallel()
 	file := `{"base_uri": "https://app.test", "jwt_key": "profile", "strategies": {
 		"zeta": {"auth_uri": "https://idp.test/authorize", "client_id": "z", "label": "Zeta SSO",
 		         "steps": [{"name": "profile", "uri": "https://idp.test/me"}]},
@@ -149,6 +153,7 @@ func TestEngineStrategies(t *testing.T) {
 // engine binds it (the compile, without the environment, leaves it open):
 // it must be an absolute http(s) URL.
 func TestNewURIFromEnv(t *testing.T) {
+	t.Parallel()
 	file := `{"base_uri": "https://app.test", "strategies": {"acme": {
 	  "idp": "${env.IDP}", "auth_uri": "${idp}/authorize", "client_id": "c",
 	  "steps": [{"name": "jwt", "uri": "${env.IDP}/me"}]}}}`

@@ -42,6 +42,7 @@ func (l *stepLog) take() (string, []engine.StepEvent) {
 // TestOnStep: every step run is reported once, in order, with its outcome;
 // the callback checks that run before any step are not.
 func TestOnStep(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	var log stepLog
 	s := p.strategy(t, oidcFile(authPost), func(o *engine.Options) { o.OnStep = log.record })

@@ -29,6 +29,7 @@ func loggedIn(t *testing.T, p *idp, s *engine.Strategy) engine.Tokens {
 // TestRefresh refreshes an expired session, with and without rotation, for
 // both client authentication methods.
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		auth   clientAuth
@@ -105,6 +106,7 @@ func TestRefresh(t *testing.T) {
 // TestRefreshWithoutExpiresIn: a refresh answer without expires_in gives a
 // new access token of unknown lifetime (zero Expiry), not the old expiry.
 func TestRefreshWithoutExpiresIn(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	s := p.strategy(t, oidcFile(authPost))
 	t1 := loggedIn(t, p, s)
@@ -121,6 +123,7 @@ func TestRefreshWithoutExpiresIn(t *testing.T) {
 // TestRefreshErrors covers the refusals: nothing to refresh with, the IdP
 // saying no, and an answer without an access token.
 func TestRefreshErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("no refresh step", func(t *testing.T) {
 		p := newIDP(t)
 		s := p.strategy(t, stratFile("", tokenStep(authPost), jwtStepJWKS))
@@ -172,6 +175,7 @@ func TestRefreshErrors(t *testing.T) {
 // TestTokensRefreshDue checks RefreshDue at and around expiry minus skew,
 // and at half the life of a token shorter than twice the skew.
 func TestTokensRefreshDue(t *testing.T) {
+	t.Parallel()
 	exp := t0.Add(time.Hour)
 	tests := []struct {
 		name   string
@@ -205,6 +209,7 @@ func TestTokensRefreshDue(t *testing.T) {
 
 // TestRevoke runs the revoke step with the session's tokens.
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, ref, hint string
 		auth            clientAuth
@@ -288,6 +293,7 @@ func TestRevoke(t *testing.T) {
 // TestLogoutURL expands logout_uri with the ID token and the post-logout
 // redirect, query-escaped.
 func TestLogoutURL(t *testing.T) {
+	t.Parallel()
 	const logout = `"logout_uri": "{{IDP}}/logout?id_token_hint=${id_token}&post_logout_redirect_uri=${post_logout_redirect_uri}&client_id=${client_id}"`
 	p := newIDP(t)
 	s := p.strategy(t, stratFile(logout, tokenStep(authPost), jwtStepJWKS))

@@ -9,6 +9,7 @@ import (
 // used to overflow time.Duration and put the expiry in 1734; anything over
 // ten years is now ten years, and nonsense is no expiry at all.
 func TestTokenLifetimeDefensive(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		answer string

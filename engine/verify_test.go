@@ -41,6 +41,7 @@ func setClaim(name string, v any) func(*idpConfig) {
 // the jwt step with ErrInvalidToken and its specific cause, and stop the
 // login before userinfo. The last rows are tokens that must pass.
 func TestIDTokenVerification(t *testing.T) {
+	t.Parallel()
 	now := t0
 	unix := func(d time.Duration) int64 { return now.Add(d).Unix() }
 	es256Only := `{"name": "jwt", "decode": "${token.id_token}", "jwks_uri": "{{IDP}}/jwks", "issuer": "{{IDP}}", "algorithms": ["ES256"]}`
@@ -169,6 +170,7 @@ func TestIDTokenVerification(t *testing.T) {
 // TestDecodeUnverified: "verify": false (debugging only) takes the claims
 // without any check.
 func TestDecodeUnverified(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.update(func(c *idpConfig) { c.signWith = otherRSASigner("unpublished") })
 	s := p.strategy(t, stratFile("", tokenStep(authPost), `{"name": "jwt", "decode": "${token.id_token}", "verify": false}`))
@@ -188,6 +190,7 @@ func TestDecodeUnverified(t *testing.T) {
 // TestDecodeUnverifiedMalformed: even unverified, a value that is not a JWT
 // fails with ErrInvalidToken.
 func TestDecodeUnverifiedMalformed(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	p.update(func(c *idpConfig) { c.rawIDToken = func(jwt.MapClaims) string { return "a.b" } })
 	s := p.strategy(t, stratFile("", tokenStep(authPost), `{"name": "jwt", "decode": "${token.id_token}", "verify": false}`))
@@ -202,6 +205,7 @@ func TestDecodeUnverifiedMalformed(t *testing.T) {
 // TestNonceOnOtherTokens: a decoded token other than the user step's need
 // not carry the nonce, but one that carries it must carry this login's.
 func TestNonceOnOtherTokens(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		nonce any // the JWT access token's nonce; nil: none
@@ -248,6 +252,7 @@ func TestNonceOnOtherTokens(t *testing.T) {
 // keys; the verifier trusts no algorithm strategies does not allow:
 // TestAllowedOnly).
 func TestAlgorithmsNotRevalidated(t *testing.T) {
+	t.Parallel()
 	pemKey := rsaPublicPEM(t)
 	tests := []struct {
 		name string

@@ -17,6 +17,7 @@ import (
 // S256, a nonce (the scope holds openid) and an ID token verified against
 // the IdP's keys. Its zero values are the safe ones.
 func TestGoStrategyIsSafe(t *testing.T) {
+	t.Parallel()
 	p := newIDP(t)
 	// The token endpoint hands out an ID token signed with a key the IdP
 	// does not publish, under the kid of one it does: a forgery.

@@ -26,6 +26,7 @@ func lookupFrom(m map[string]string) Lookup {
 }
 
 func TestCompileErrors(t *testing.T) {
+	t.Parallel()
 	for _, src := range []string{
 		"${}", "${ client_id }", "${client_id", "a${b.}", "${.x}", "${a b}", "x ${a${b}}", "${a!}",
 	} {
@@ -38,6 +39,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestRefs(t *testing.T) {
+	t.Parallel()
 	tpl := MustCompile("${okta_uri}/v1/token?x=${token.id_token}&y=${env.HOME}&z=${userinfo.emails.0.value}", URI)
 	var got []string
 	for _, r := range tpl.Refs() {
@@ -50,6 +52,7 @@ func TestRefs(t *testing.T) {
 }
 
 func TestExecute(t *testing.T) {
+	t.Parallel()
 	vals := map[string]string{
 		"base_uri":       "https://app.example.com",
 		"redirect_path":  "/auth/acme/callback",
@@ -106,6 +109,7 @@ func TestExecute(t *testing.T) {
 
 // An attacker-controlled code placed in a query must round-trip as one value.
 func TestQueryInjectionRoundTrip(t *testing.T) {
+	t.Parallel()
 	attack := "x&grant_type=password&username=admin#frag"
 	got, err := MustCompile("https://idp.test/t?code=${auth.code}&c=1", URI).Execute(lookupFrom(map[string]string{"auth.code": attack}))
 	if err != nil {
@@ -124,6 +128,7 @@ func TestQueryInjectionRoundTrip(t *testing.T) {
 // TestPositions: a URI template's placeholders know, from its text, whether
 // they sit in the query; the literal pieces around them are kept.
 func TestPositions(t *testing.T) {
+	t.Parallel()
 	tpl := MustCompile("${base}/p/${id}?a=${x}&b=${y}", URI)
 	var got []string
 	for _, r := range tpl.Refs() {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRulesFromQuery(t *testing.T) {
+	t.Parallel()
 	q, _ := url.ParseQuery("allowed_groups=a,%20b,,&allowed_groups=c&allowed_emails=x@y.z&allowed_domains=")
 	got := RulesFromQuery(q)
 	want := Rules{Groups: []string{"a", "b", "c"}, Emails: []string{"x@y.z"}}
@@ -20,6 +21,7 @@ func TestRulesFromQuery(t *testing.T) {
 }
 
 func TestRulesAllow(t *testing.T) {
+	t.Parallel()
 	user := func(raw string, claims map[string]any) *User {
 		return &User{Raw: json.RawMessage(raw), Claims: claims}
 	}

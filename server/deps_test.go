@@ -10,6 +10,7 @@ import (
 // not import store/redisstore, links neither go-redis nor a session
 // library: the Store interface is the server's own.
 func TestNoRedisLinked(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "github.com/authflow/authflow/server").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

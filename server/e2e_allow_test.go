@@ -13,40 +13,32 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	"github.com/authflow/authflow/internal/authtest"
 )
 
-// userinfoTamper lays fields over the IdP's userinfo answers while armed;
-// hook is the bench's Tamper.
-type userinfoTamper struct {
-	fields atomic.Pointer[map[string]any]
-}
-
-func (u *userinfoTamper) arm(fields map[string]any) { u.fields.Store(&fields) }
-
-func (u *userinfoTamper) hook(req *http.Request, body []byte) []byte {
-	f := u.fields.Load()
-	if f == nil || req.URL.Path != "/userinfo" {
-		return body
+// withFields returns a rewrite that lays fields over a JSON object.
+func withFields(fields map[string]any) func(body []byte) []byte {
+	return func(body []byte) []byte {
+		var m map[string]any
+		if json.Unmarshal(body, &m) != nil {
+			return body
+		}
+		maps.Copy(m, fields)
+		out, _ := json.Marshal(m)
+		return out
 	}
-	var m map[string]any
-	if json.Unmarshal(body, &m) != nil {
-		return body
-	}
-	maps.Copy(m, *f)
-	out, _ := json.Marshal(m)
-	return out
 }
 
 // loginWithUserinfo signs ada in with the dev strategy, the IdP's userinfo
-// answer carrying fields, and checks that the session holds them (else the
-// test would prove nothing).
-func loginWithUserinfo(t *testing.T, b *Bench, tp *userinfoTamper, fields map[string]any) *Browser {
+// answer carrying fields (tp rewrites it), and checks that the session
+// holds them (else the test would prove nothing).
+func loginWithUserinfo(t *testing.T, b *authtest.Bench, tp *authtest.Rewriter, fields map[string]any) *authtest.Browser {
 	t.Helper()
-	tp.arm(fields)
+	tp.Arm(withFields(fields))
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	_, s := br.Session()
 	user, _ := s["user"].(map[string]any)
 	for k, want := range fields {
@@ -65,8 +57,9 @@ func loginWithUserinfo(t *testing.T, b *Bench, tp *userinfoTamper, fields map[st
 // /auth/verify and through RequireAllowed (the bench's /admin/: group
 // admins, domain example.test).
 func TestAttackAllowListLookalikes(t *testing.T) {
-	tp := &userinfoTamper{}
-	b := newBench(t, benchOptions{Tamper: tp.hook})
+	t.Parallel()
+	tp := authtest.NewRewriter("/userinfo")
+	b := authtest.New(t, authtest.Options{Tamper: tp.Tamper})
 	for _, tc := range []struct {
 		name     string
 		userinfo map[string]any
@@ -107,8 +100,9 @@ func TestAttackAllowListLookalikes(t *testing.T) {
 // most splitters trim, make " admins" into "admins". Decoding the header as
 // docs/forward-auth.md says gives back the groups exactly.
 func TestAttackGroupsHeaderSplit(t *testing.T) {
-	tp := &userinfoTamper{}
-	b := newBench(t, benchOptions{Tamper: tp.hook})
+	t.Parallel()
+	tp := authtest.NewRewriter("/userinfo")
+	b := authtest.New(t, authtest.Options{Tamper: tp.Tamper})
 	groups := []any{"staff,admins", "devs", " admins", "100%", "\u00c9quipe Paris", "c++", "\u212Aitchen"}
 	br := loginWithUserinfo(t, b, tp, map[string]any{"groups": groups, "email": "\u212Aate@example.test"})
 

@@ -20,45 +20,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/authflow/authflow/internal/authtest"
 
 	"github.com/authflow/authflow/server"
 	"github.com/tidwall/gjson"
 )
-
-// atkTamper rewrites the IdP's token-endpoint answers while a rewrite is
-// armed (one test at a time per bench); hook is the bench's Tamper.
-type atkTamper struct {
-	mu      sync.Mutex
-	fn      func(body []byte) []byte
-	applied int
-}
-
-func (a *atkTamper) arm(fn func(body []byte) []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.fn, a.applied = fn, 0
-}
-
-func (a *atkTamper) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.applied
-}
-
-func (a *atkTamper) hook(req *http.Request, body []byte) []byte {
-	if req.URL.Path != "/oauth/token" {
-		return body
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fn == nil {
-		return body
-	}
-	a.applied++
-	return a.fn(body)
-}
 
 // atkSetField returns the JSON object body with key set to v.
 func atkSetField(t *testing.T, body []byte, key string, v any) []byte {
@@ -146,7 +114,7 @@ func atkParam(t *testing.T, raw, name string) string {
 // atkFailPage checks that p is authflow's error page with that status and
 // text, showing a reference id whose log entry has the outcome (and step,
 // when not ""), and returns that entry.
-func atkFailPage(t *testing.T, b *Bench, p *Page, status int, text, outcome, step string) map[string]any {
+func atkFailPage(t *testing.T, b *authtest.Bench, p *authtest.Page, status int, text, outcome, step string) map[string]any {
 	t.Helper()
 	if p.Status != status {
 		t.Errorf("status %d, want %d; Location %q; body: %.300s", p.Status, status, p.Location, p.Body)
@@ -194,7 +162,7 @@ func atkCause(t *testing.T, e map[string]any, cause string) {
 }
 
 // atkNoSession fails unless br has no session.
-func atkNoSession(t *testing.T, br *Browser) {
+func atkNoSession(t *testing.T, br *authtest.Browser) {
 	t.Helper()
 	if status, s := br.Session(); status != http.StatusUnauthorized {
 		t.Errorf("/auth/session: %d %v, want 401 (no session)", status, s)
@@ -202,7 +170,7 @@ func atkNoSession(t *testing.T, br *Browser) {
 }
 
 // atkSessionOf fails unless br has a session of the user with that sub.
-func atkSessionOf(t *testing.T, br *Browser, sub string) {
+func atkSessionOf(t *testing.T, br *authtest.Browser, sub string) {
 	t.Helper()
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
@@ -213,15 +181,15 @@ func atkSessionOf(t *testing.T, br *Browser, sub string) {
 
 // atkBrowserWithSession returns a new browser whose jar holds only the
 // session cookie value v.
-func atkBrowserWithSession(b *Bench, v string) *Browser {
+func atkBrowserWithSession(b *authtest.Bench, v string) *authtest.Browser {
 	br := b.NewBrowser()
 	br.SetCookie(rsCookieName, v)
 	return br
 }
 
 // atkCookie returns the Set-Cookie of that name in p, or nil.
-func atkCookie(p *Page, name string) *http.Cookie {
-	for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+func atkCookie(p *authtest.Page, name string) *http.Cookie {
+	for _, c := range p.Cookies() {
 		if c.Name == name {
 			return c
 		}
@@ -229,17 +197,18 @@ func atkCookie(p *Page, name string) *http.Cookie {
 	return nil
 }
 
-func atkGrants(b *Bench) int64 { return b.IdP.Stats().AuthorizationCodeGrants }
+func atkGrants(b *authtest.Bench) int64 { return b.IdP.Stats().AuthorizationCodeGrants }
 
 // TestAttackStateMismatch: a callback whose state names no pending login of
 // this browser and strategy is refused before the code is redeemed.
 func TestAttackStateMismatch(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	tests := []struct {
 		name string
 		// forge starts the logins it needs in br and returns the forged
 		// callback URL and the genuine one.
-		forge   func(t *testing.T, br *Browser) (forged, genuine string)
+		forge   func(t *testing.T, br *authtest.Browser) (forged, genuine string)
 		outcome string
 		step    string
 		cause   string
@@ -251,16 +220,16 @@ func TestAttackStateMismatch(t *testing.T) {
 	}{
 		{
 			name: "state never issued",
-			forge: func(t *testing.T, br *Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("dev", ""), ada)
+			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
+				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
 				return atkQuery(t, cb, map[string]string{"state": atkRandom()}), cb
 			},
 			outcome: "state_mismatch", cause: "no pending login", genuineAfter: http.StatusFound,
 		},
 		{
 			name: "no state",
-			forge: func(t *testing.T, br *Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("dev", ""), ada)
+			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
+				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
 				return atkQuery(t, cb, map[string]string{"state": ""}), cb
 			},
 			outcome: "state_mismatch", cause: "no pending login", genuineAfter: http.StatusFound,
@@ -270,8 +239,8 @@ func TestAttackStateMismatch(t *testing.T) {
 			// pending login is taken before the strategy is compared, so
 			// the devpost login is spent too.
 			name: "state of another strategy",
-			forge: func(t *testing.T, br *Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("devpost", ""), ada)
+			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
+				cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada)
 				return strings.Replace(cb, "/auth/devpost/callback", "/auth/dev/callback", 1), cb
 			},
 			outcome: "state_mismatch", cause: "belongs to strategy devpost", genuineAfter: http.StatusBadRequest,
@@ -281,10 +250,10 @@ func TestAttackStateMismatch(t *testing.T) {
 			// state. B's pending login (binding, strategy) matches, so the
 			// code is sent with B's PKCE verifier, which the IdP refuses.
 			name: "state of a parallel login",
-			forge: func(t *testing.T, br *Browser) (string, string) {
+			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
 				a := br.StartLogin("dev", "")
 				other := atkParam(t, br.StartLogin("dev", ""), "state")
-				cb := br.SignIn(a, ada)
+				cb := br.SignIn(a, authtest.Ada)
 				return atkQuery(t, cb, map[string]string{"state": other}), cb
 			},
 			// B's pending login is spent; devidp (zitadel op) keeps A's code
@@ -305,21 +274,21 @@ func TestAttackStateMismatch(t *testing.T) {
 				t.Errorf("the forged callback made %d token requests, want %d", d, tt.grants)
 			}
 			atkNoSession(t, br)
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 
 			g := br.Get(genuine)
 			if g.Status != tt.genuineAfter {
 				t.Errorf("genuine callback after the attack: %d to %q, want %d", g.Status, g.Location, tt.genuineAfter)
 			}
 			if tt.genuineAfter == http.StatusFound {
-				atkSessionOf(t, br, ada.ID)
+				atkSessionOf(t, br, authtest.Ada.ID)
 			} else {
 				atkFailPage(t, b, g, http.StatusBadRequest, "expired", "", "")
 				atkNoSession(t, br)
 			}
 		})
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestAttackReplayedCallback: a callback URL that has served its login is
@@ -328,9 +297,10 @@ func TestAttackStateMismatch(t *testing.T) {
 // callback cleared it): the state is spent in the Store. The replay does
 // not touch the existing session.
 func TestAttackReplayedCallback(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	victim := b.NewBrowser()
-	cb := victim.SignIn(victim.StartLogin("dev", ""), ada)
+	cb := victim.SignIn(victim.StartLogin("dev", ""), authtest.Ada)
 	logins := atkLoginCookies(victim)
 	if len(logins) != 1 {
 		t.Fatalf("login cookies before the callback: %v, want 1", logins)
@@ -345,21 +315,21 @@ func TestAttackReplayedCallback(t *testing.T) {
 	if left := atkLoginCookies(victim); len(left) != 0 {
 		t.Errorf("login cookies left after the callback: %v", left)
 	}
-	withLogin := func(br *Browser) *Browser {
+	withLogin := func(br *authtest.Browser) *authtest.Browser {
 		br.SetCookie(logins[0].Name, logins[0].Value)
 		return br
 	}
 	tests := []struct {
 		name    string
-		browser func() *Browser
+		browser func() *authtest.Browser
 		// wantSub: the session the browser must still have ("" for none).
 		wantSub string
 		cause   string
 	}{
 		{"fresh browser", b.NewBrowser, "", "no login cookie"},
-		{"fresh browser with the victim's login cookie", func() *Browser { return withLogin(b.NewBrowser()) }, "", "already completed"},
-		{"same browser", func() *Browser { return victim }, ada.ID, "no login cookie"},
-		{"same browser with its login cookie put back", func() *Browser { return withLogin(victim) }, ada.ID, "already completed"},
+		{"fresh browser with the victim's login cookie", func() *authtest.Browser { return withLogin(b.NewBrowser()) }, "", "already completed"},
+		{"same browser", func() *authtest.Browser { return victim }, authtest.Ada.ID, "no login cookie"},
+		{"same browser with its login cookie put back", func() *authtest.Browser { return withLogin(victim) }, authtest.Ada.ID, "already completed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,10 +353,10 @@ func TestAttackReplayedCallback(t *testing.T) {
 					t.Errorf("the replay changed the session cookie")
 				}
 			}
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 		})
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestAttackLoginCSRF: a callback URL carried from the browser that started
@@ -395,22 +365,23 @@ func TestAttackReplayedCallback(t *testing.T) {
 // server minted. The refused callback uses nothing up: the browser that
 // started the login still completes it.
 func TestAttackLoginCSRF(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	tests := []struct {
 		name string
 		// prepare gives the victim's browser its cookies, after the
 		// attacker started its login.
-		prepare func(t *testing.T, attacker, victim *Browser)
+		prepare func(t *testing.T, attacker, victim *authtest.Browser)
 		cause   string
 	}{
-		{"no login cookie", func(*testing.T, *Browser, *Browser) {}, "another browser"},
-		{"a login cookie of its own", func(t *testing.T, _, victim *Browser) {
+		{"no login cookie", func(*testing.T, *authtest.Browser, *authtest.Browser) {}, "another browser"},
+		{"a login cookie of its own", func(t *testing.T, _, victim *authtest.Browser) {
 			victim.StartLogin("dev", "") // a login of its own, never completed
 			if len(atkLoginCookies(victim)) == 0 {
 				t.Fatal("no login cookie after /auth/dev/login")
 			}
 		}, "another browser"},
-		{"a forged login cookie under the state's name", func(t *testing.T, attacker, victim *Browser) {
+		{"a forged login cookie under the state's name", func(t *testing.T, attacker, victim *authtest.Browser) {
 			for _, c := range atkLoginCookies(attacker) {
 				victim.SetCookie(c.Name, atkRandom())
 			}
@@ -419,7 +390,7 @@ func TestAttackLoginCSRF(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			attacker, victim := b.NewBrowser(), b.NewBrowser()
-			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), bob)
+			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
 			tt.prepare(t, attacker, victim)
 			before := atkGrants(b)
 
@@ -430,7 +401,7 @@ func TestAttackLoginCSRF(t *testing.T) {
 			if d := atkGrants(b) - before; d != 0 {
 				t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
 			}
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 
 			// Nothing was used up: the attacker's own browser completes its
 			// own login.
@@ -438,26 +409,27 @@ func TestAttackLoginCSRF(t *testing.T) {
 			if p.Status != http.StatusFound || p.Location != b.URL+"/app/attacker" {
 				t.Errorf("the attacker's own callback after the refused one: %d to %q; %.300s", p.Status, p.Location, p.Body)
 			}
-			atkSessionOf(t, attacker, bob.ID)
+			atkSessionOf(t, attacker, authtest.Bob.ID)
 			atkNoSession(t, victim)
 		})
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestAttackTamperedIDToken: a man in the middle of the back channel
 // rewrites the ID token of the token answer. Each forgery fails the jwt
 // step: 502 "could not be verified", no session.
 func TestAttackTamperedIDToken(t *testing.T) {
-	tp := &atkTamper{}
-	b := newBench(t, benchOptions{Tamper: tp.hook})
+	t.Parallel()
+	tp := authtest.NewRewriter("/oauth/token")
+	b := authtest.New(t, authtest.Options{Tamper: tp.Tamper})
 
 	// An ID token the IdP issued to another client (post-app), validly
 	// signed by the same keys.
 	other := b.NewBrowser()
-	other.MustLogin("devpost", ada)
+	other.MustLogin("devpost", authtest.Ada)
 	foreign := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
-	if aud := fmt.Sprint(atkClaims(t, foreign)["aud"]); !strings.Contains(aud, postClient) {
+	if aud := fmt.Sprint(atkClaims(t, foreign)["aud"]); !strings.Contains(aud, authtest.PostClient) {
 		t.Fatalf("the devpost ID token's aud is %s", aud)
 	}
 
@@ -478,8 +450,8 @@ func TestAttackTamperedIDToken(t *testing.T) {
 		{"sub replaced, signature kept", func(t *testing.T, tok string) string {
 			h, _, s := atkJWT(t, tok)
 			claims := atkClaims(t, tok)
-			claims["sub"] = bob.ID
-			claims["email"] = bob.Email
+			claims["sub"] = authtest.Bob.ID
+			claims["email"] = authtest.Bob.Email
 			return h + "." + atkB64(claims) + "." + s
 		}, "signature"},
 		{"foreign audience", func(*testing.T, string) string { return foreign }, "audience"},
@@ -496,8 +468,8 @@ func TestAttackTamperedIDToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin("dev", ""), ada)
-			tp.arm(func(body []byte) []byte {
+			cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
+			tp.Arm(func(body []byte) []byte {
 				tok := gjson.GetBytes(body, "id_token").String()
 				if tok == "" {
 					t.Errorf("token answer without id_token")
@@ -506,63 +478,65 @@ func TestAttackTamperedIDToken(t *testing.T) {
 				return atkSetField(t, body, "id_token", tt.rewrite(t, tok))
 			})
 			p := br.Get(cb)
-			applied := tp.count()
-			tp.arm(nil)
+			applied := tp.Applied()
+			tp.Arm(nil)
 			if applied != 1 {
 				t.Fatalf("the token answer was rewritten %d times, want 1", applied)
 			}
 			e := atkFailPage(t, b, p, http.StatusBadGateway, "could not be verified", "invalid_token", "jwt")
 			atkCause(t, e, tt.cause)
 			atkNoSession(t, br)
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 		})
 	}
 
 	// The same bench, untampered, still signs in: the failures above came
 	// from the forgeries.
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
-	atkSessionOf(t, br, ada.ID)
-	b.assertNoSecrets("logs", b.Logs.String())
+	br.MustLogin("dev", authtest.Ada)
+	atkSessionOf(t, br, authtest.Ada.ID)
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestAttackNonceReplay: a genuine ID token of an earlier login of the same
 // client, replayed into a new login's token answer, is refused: its nonce
 // is the earlier login's.
 func TestAttackNonceReplay(t *testing.T) {
-	tp := &atkTamper{}
-	b := newBench(t, benchOptions{Tamper: tp.hook})
+	t.Parallel()
+	tp := authtest.NewRewriter("/oauth/token")
+	b := authtest.New(t, authtest.Options{Tamper: tp.Tamper})
 	for _, strategy := range []string{"dev", "devpublic"} {
 		t.Run(strategy, func(t *testing.T) {
 			first := b.NewBrowser()
-			first.MustLogin(strategy, ada)
+			first.MustLogin(strategy, authtest.Ada)
 			old := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 			if atkClaims(t, old)["nonce"] == nil {
 				t.Fatal("the recorded ID token has no nonce")
 			}
 
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin(strategy, ""), ada)
-			tp.arm(func(body []byte) []byte { return atkSetField(t, body, "id_token", old) })
+			cb := br.SignIn(br.StartLogin(strategy, ""), authtest.Ada)
+			tp.Arm(func(body []byte) []byte { return atkSetField(t, body, "id_token", old) })
 			p := br.Get(cb)
-			applied := tp.count()
-			tp.arm(nil)
+			applied := tp.Applied()
+			tp.Arm(nil)
 			if applied != 1 {
 				t.Fatalf("the token answer was rewritten %d times, want 1", applied)
 			}
 			e := atkFailPage(t, b, p, http.StatusBadGateway, "could not be verified", "invalid_token", "jwt")
 			atkCause(t, e, "nonce")
 			atkNoSession(t, br)
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 		})
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestReturnToOpenRedirect: return_to may only lead back to this origin;
 // anything else is dropped and the login lands on signin_success.
 func TestReturnToOpenRedirect(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	front, _ := url.Parse(b.URL)
 	idp, _ := url.Parse(b.IdPURL)
 	home := b.URL + "/app/"
@@ -594,7 +568,7 @@ func TestReturnToOpenRedirect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.40q", tt.returnTo), func(t *testing.T) {
 			br := b.NewBrowser()
-			p := br.Login("dev", ada, tt.returnTo)
+			p := br.Login("dev", authtest.Ada, tt.returnTo)
 			if p.Status != http.StatusFound || p.Location != tt.want {
 				t.Errorf("return_to %q: %d to %q, want 302 to %q", tt.returnTo, p.Status, p.Location, tt.want)
 			}
@@ -606,14 +580,14 @@ func TestReturnToOpenRedirect(t *testing.T) {
 			if c := atkCookie(p, "x"); c != nil {
 				t.Errorf("return_to injected a cookie: %v", c)
 			}
-			atkSessionOf(t, br, ada.ID)
+			atkSessionOf(t, br, authtest.Ada.ID)
 		})
 	}
 
 	// The chooser keeps an allowed return_to in its links and drops a
 	// hostile one.
 	devLink := regexp.MustCompile(`href="(/auth/dev/login[^"]*)"`)
-	chooser := func(t *testing.T, br *Browser, target string) string {
+	chooser := func(t *testing.T, br *authtest.Browser, target string) string {
 		t.Helper()
 		p := br.Get(target)
 		m := devLink.FindStringSubmatch(p.Body)
@@ -623,13 +597,13 @@ func TestReturnToOpenRedirect(t *testing.T) {
 		return html.UnescapeString(m[1])
 	}
 	// follow completes a login from a /auth/dev/login URL.
-	follow := func(t *testing.T, br *Browser, login string) *Page {
+	follow := func(t *testing.T, br *authtest.Browser, login string) *authtest.Page {
 		t.Helper()
 		p := br.Get(login)
 		if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, b.IdPURL+"/authorize?") {
 			t.Fatalf("GET %s: %d to %q, want the IdP", login, p.Status, p.Location)
 		}
-		return br.Get(br.SignIn(p.Location, ada))
+		return br.Get(br.SignIn(p.Location, authtest.Ada))
 	}
 	for _, tt := range []struct{ name, target, want string }{
 		{"chooser, allowed", "/auth/login?return_to=" + url.QueryEscape("/app/x?y=1&z=2"), b.URL + "/app/x?y=1&z=2"},
@@ -685,25 +659,26 @@ func TestReturnToOpenRedirect(t *testing.T) {
 			}
 		})
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestParallelTabs: one browser starts three logins in three tabs (one
 // login cookie each) and completes them in reverse order; each lands on
 // its own return_to, and the session is the last completed login's.
 func TestParallelTabs(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
 	users := []struct {
 		strategy string
 		user     string
-	}{{"dev", bob.Username}, {"devpost", ada.Username}, {"dev", ada.Username}}
+	}{{"dev", authtest.Bob.Username}, {"devpost", authtest.Ada.Username}, {"dev", authtest.Ada.Username}}
 	var callbacks []string
 	for i, u := range users {
 		authz := br.StartLogin(u.strategy, fmt.Sprintf("/app/tab%d", i))
-		who := ada
-		if u.user == bob.Username {
-			who = bob
+		who := authtest.Ada
+		if u.user == authtest.Bob.Username {
+			who = authtest.Bob
 		}
 		callbacks = append(callbacks, br.SignIn(authz, who))
 	}
@@ -726,10 +701,10 @@ func TestParallelTabs(t *testing.T) {
 	// tab 0 (bob, dev) completed last.
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if status != http.StatusOK || user["sub"] != bob.ID || s["strategy"] != "dev" {
+	if status != http.StatusOK || user["sub"] != authtest.Bob.ID || s["strategy"] != "dev" {
 		t.Errorf("/auth/session: %d %v, want bob's dev session", status, s)
 	}
-	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != bob.ID {
+	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob.ID {
 		t.Errorf("/auth/verify: %d %v", v.Status, v.Header)
 	}
 	// Each login renewed the session token; the earlier ones are dead.
@@ -739,7 +714,7 @@ func TestParallelTabs(t *testing.T) {
 		}
 		atkNoSession(t, atkBrowserWithSession(b, tokens[i]))
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestCookieAttributes: the login and session cookies are HttpOnly,
@@ -748,6 +723,7 @@ func TestParallelTabs(t *testing.T) {
 // timeout and is cleared by its callback; the session token is renewed at
 // each login; InsecureCookies drops Secure and the prefix only.
 func TestCookieAttributes(t *testing.T) {
+	t.Parallel()
 	check := func(t *testing.T, c *http.Cookie, name string, secure bool) {
 		t.Helper()
 		if c == nil {
@@ -764,10 +740,10 @@ func TestCookieAttributes(t *testing.T) {
 	}
 	// loginCookie returns the one login cookie p sets, named prefix + a
 	// suffix.
-	loginCookie := func(t *testing.T, p *Page, prefix string) *http.Cookie {
+	loginCookie := func(t *testing.T, p *authtest.Page, prefix string) *http.Cookie {
 		t.Helper()
 		var found []*http.Cookie
-		for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+		for _, c := range p.Cookies() {
 			if strings.Contains(c.Name, "authflow_login") {
 				found = append(found, c)
 			}
@@ -788,7 +764,8 @@ func TestCookieAttributes(t *testing.T) {
 		{"insecure", false, "authflow_session", "authflow_login_"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBench(t, benchOptions{Config: func(c *server.Config) { c.InsecureCookies = !tt.secure }})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.InsecureCookies = !tt.secure }})
 			br := b.NewBrowser()
 
 			p := br.Get("/auth/dev/login")
@@ -803,7 +780,7 @@ func TestCookieAttributes(t *testing.T) {
 				}
 			}
 
-			p = br.Get(br.SignIn(p.Location, ada))
+			p = br.Get(br.SignIn(p.Location, authtest.Ada))
 			if p.Status != http.StatusFound {
 				t.Fatalf("callback: %d %.300s", p.Status, p.Body)
 			}
@@ -814,11 +791,11 @@ func TestCookieAttributes(t *testing.T) {
 			}
 			sess := atkCookie(p, tt.session)
 			check(t, sess, tt.session, tt.secure)
-			atkSessionOf(t, br, ada.ID)
+			atkSessionOf(t, br, authtest.Ada.ID)
 
 			// A second login renews the token; the first one is dead.
 			first := br.Cookie(tt.session)
-			p = br.Login("dev", bob, "")
+			p = br.Login("dev", authtest.Bob, "")
 			if p.Status != http.StatusFound {
 				t.Fatalf("second login: %d", p.Status)
 			}
@@ -827,11 +804,11 @@ func TestCookieAttributes(t *testing.T) {
 			if second == "" || second == first {
 				t.Errorf("the session token was not renewed at login: %q then %q", first, second)
 			}
-			atkSessionOf(t, br, bob.ID)
+			atkSessionOf(t, br, authtest.Bob.ID)
 			old := b.NewBrowser()
 			old.SetCookie(tt.session, first)
 			atkNoSession(t, old)
-			b.assertNoSecrets("logs", b.Logs.String())
+			b.AssertNoSecrets("logs", b.Logs.String())
 		})
 	}
 }
@@ -840,29 +817,30 @@ func TestCookieAttributes(t *testing.T) {
 // or the attacker's own live session) is replaced at login, and the planted
 // value gives the attacker nothing.
 func TestAttackSessionFixation(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	t.Run("made-up value", func(t *testing.T) {
 		planted := atkRandom()
 		victim := b.NewBrowser()
 		victim.SetCookie(rsCookieName, planted)
-		victim.MustLogin("dev", ada)
+		victim.MustLogin("dev", authtest.Ada)
 		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
-		atkSessionOf(t, victim, ada.ID)
+		atkSessionOf(t, victim, authtest.Ada.ID)
 		atkNoSession(t, atkBrowserWithSession(b, planted))
 	})
 	t.Run("attacker's live session", func(t *testing.T) {
 		attacker := b.NewBrowser()
-		attacker.MustLogin("dev", bob)
+		attacker.MustLogin("dev", authtest.Bob)
 		planted := attacker.Cookie(rsCookieName)
 		victim := atkBrowserWithSession(b, planted)
-		atkSessionOf(t, victim, bob.ID) // the plant works...
-		victim.MustLogin("dev", ada)
+		atkSessionOf(t, victim, authtest.Bob.ID) // the plant works...
+		victim.MustLogin("dev", authtest.Ada)
 		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
-		atkSessionOf(t, victim, ada.ID)
+		atkSessionOf(t, victim, authtest.Ada.ID)
 		// ...but the attacker does not ride the victim's session.
 		status, s := attacker.Session()
 		if status != http.StatusUnauthorized {
@@ -872,17 +850,17 @@ func TestAttackSessionFixation(t *testing.T) {
 			t.Errorf("attacker's /auth/verify: %d %v", v.Status, v.Header)
 		}
 	})
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // atkStrategies returns the bench's strategy file with old replaced by new
 // (exactly once: the first occurrence, in the dev strategy).
 func atkStrategies(t *testing.T, old, new string) string {
 	t.Helper()
-	if !strings.Contains(defaultStrategies, old) {
+	if !strings.Contains(authtest.DefaultStrategies, old) {
 		t.Fatalf("defaultStrategies has no %q", old)
 	}
-	return strings.Replace(defaultStrategies, old, new, 1)
+	return strings.Replace(authtest.DefaultStrategies, old, new, 1)
 }
 
 // atkClosedPort returns an address on 127.0.0.1 nothing listens on.
@@ -900,10 +878,12 @@ func atkClosedPort(t *testing.T) string {
 // TestIdPErrorPages: the IdP's refusals and failures end on friendly pages
 // that show neither the IdP's error_description nor any secret.
 func TestIdPErrorPages(t *testing.T) {
+	t.Parallel()
 	const desc = "SECRET-DESCRIPTION-the-user-clicked-no"
 
 	t.Run("access_denied", func(t *testing.T) {
-		b := newBench(t, benchOptions{})
+		t.Parallel()
+		b := authtest.New(t, authtest.Options{})
 		br := b.NewBrowser()
 		state := atkParam(t, br.StartLogin("dev", ""), "state")
 		cb := b.URL + "/auth/dev/callback?" + url.Values{"error": {"access_denied"}, "error_description": {desc}, "state": {state}}.Encode()
@@ -918,12 +898,13 @@ func TestIdPErrorPages(t *testing.T) {
 			t.Errorf("an error callback reached the token endpoint")
 		}
 		atkNoSession(t, br)
-		b.assertNoSecrets("page", p.Body)
-		b.assertNoSecrets("logs", b.Logs.String())
+		b.AssertNoSecrets("page", p.Body)
+		b.AssertNoSecrets("logs", b.Logs.String())
 	})
 
 	t.Run("error with a state never issued", func(t *testing.T) {
-		b := newBench(t, benchOptions{})
+		t.Parallel()
+		b := authtest.New(t, authtest.Options{})
 		br := b.NewBrowser()
 		br.StartLogin("dev", "")
 		cb := b.URL + "/auth/dev/callback?" + url.Values{"error": {"access_denied"}, "error_description": {desc}, "state": {atkRandom()}}.Encode()
@@ -933,8 +914,8 @@ func TestIdPErrorPages(t *testing.T) {
 			t.Errorf("an unauthenticated error answer's description was shown or logged")
 		}
 		atkNoSession(t, br)
-		b.assertNoSecrets("page", p.Body)
-		b.assertNoSecrets("logs", b.Logs.String())
+		b.AssertNoSecrets("page", p.Body)
+		b.AssertNoSecrets("logs", b.Logs.String())
 	})
 
 	// Failures at the token endpoint, each from a broken strategy file.
@@ -973,12 +954,13 @@ func TestIdPErrorPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBench(t, benchOptions{Strategies: tt.strategies(t)})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{Strategies: tt.strategies(t)})
 			if tt.secret != "" {
-				b.Tokens.add(tt.secret)
+				b.Tokens.Add(tt.secret)
 			}
 			br := b.NewBrowser()
-			p := br.Login("dev", ada, "")
+			p := br.Login("dev", authtest.Ada, "")
 			e := atkFailPage(t, b, p, tt.status, tt.text, tt.outcome, "token")
 			atkCause(t, e, tt.cause)
 			if d := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "error_description").String(); d != "" && strings.Contains(p.Body, d) {
@@ -988,8 +970,8 @@ func TestIdPErrorPages(t *testing.T) {
 				t.Errorf("the page names the IdP's address")
 			}
 			atkNoSession(t, br)
-			b.assertNoSecrets("page", p.Body)
-			b.assertNoSecrets("logs", b.Logs.String())
+			b.AssertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("logs", b.Logs.String())
 		})
 	}
 
@@ -997,7 +979,8 @@ func TestIdPErrorPages(t *testing.T) {
 	// authorize endpoint and, as RFC 6749 §4.1.2.1 requires, does not
 	// redirect to the unverified URI: the browser never comes back.
 	t.Run("redirect_uri unknown to the IdP", func(t *testing.T) {
-		b := newBench(t, benchOptions{Strategies: atkStrategies(t, `"client_id": "basic-app",`,
+		t.Parallel()
+		b := authtest.New(t, authtest.Options{Strategies: atkStrategies(t, `"client_id": "basic-app",`,
 			`"client_id": "basic-app", "redirect_path": "/auth/dev/unregistered",`)})
 		br := b.NewBrowser()
 		authz := br.StartLogin("dev", "")
@@ -1005,7 +988,7 @@ func TestIdPErrorPages(t *testing.T) {
 			t.Fatalf("redirect_uri %q", ru)
 		}
 		logins := b.IdP.Stats().Logins
-		back, err := b.IdP.Login(t.Context(), nil, authz, ada.Username, ada.Password)
+		back, err := b.IdP.Login(t.Context(), nil, authz, authtest.Ada.Username, authtest.Ada.Password)
 		if err == nil {
 			t.Fatalf("the IdP accepted an unregistered redirect_uri and sent the browser to %s", back)
 		}
@@ -1019,10 +1002,11 @@ func TestIdPErrorPages(t *testing.T) {
 // TestCrossSiteSignout: state-changing POSTs from another site are refused
 // and the session survives them.
 func TestCrossSiteSignout(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	front, _ := url.Parse(b.URL)
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	with := func(kv ...string) http.Header {
 		h := form.Clone()
@@ -1054,14 +1038,14 @@ func TestCrossSiteSignout(t *testing.T) {
 			if e := b.Logs.WithRef(p.Ref()); e != nil && !strings.Contains(fmt.Sprint(e["msg"]), "cross-site") {
 				t.Errorf("log entry %v does not name the cause", e)
 			}
-			atkSessionOf(t, br, ada.ID)
+			atkSessionOf(t, br, authtest.Ada.ID)
 		})
 		t.Run("refresh/"+tt.name, func(t *testing.T) {
 			p := br.Do(http.MethodPost, "/auth/refresh", strings.NewReader(""), tt.header)
 			if p.Status != http.StatusForbidden {
 				t.Errorf("POST /auth/refresh: %d %s, want 403", p.Status, p.Body)
 			}
-			atkSessionOf(t, br, ada.ID)
+			atkSessionOf(t, br, authtest.Ada.ID)
 		})
 	}
 	t.Run("signout by GET", func(t *testing.T) {
@@ -1069,7 +1053,7 @@ func TestCrossSiteSignout(t *testing.T) {
 		if p.Status < 400 {
 			t.Errorf("GET /auth/signout: %d to %q", p.Status, p.Location)
 		}
-		atkSessionOf(t, br, ada.ID)
+		atkSessionOf(t, br, authtest.Ada.ID)
 	})
 	if s := b.IdP.Stats(); s.Revocations != revocations || s.RefreshTokenGrants != refreshes {
 		t.Errorf("refused requests reached the IdP: %d revocations, %d refreshes", s.Revocations-revocations, s.RefreshTokenGrants-refreshes)
@@ -1081,7 +1065,7 @@ func TestCrossSiteSignout(t *testing.T) {
 		t.Errorf("same-origin sign-out: %d to %q", p.Status, p.Location)
 	}
 	atkNoSession(t, br)
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestReturnToNginxEscapes: nginx passes $request_uri as it came, escapes
@@ -1090,7 +1074,8 @@ func TestCrossSiteSignout(t *testing.T) {
 // or '?' in its query or path must stay escaped, or the application sees
 // other parameters (or loses the rest of the query to a fragment).
 func TestReturnToNginxEscapes(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	for _, uri := range []string{
 		"/app/search?q=a%26b%3Dc",    // q is "a&b=c"
 		"/app/search?q=c%2B%2B",      // q is "c++"
@@ -1104,7 +1089,7 @@ func TestReturnToNginxEscapes(t *testing.T) {
 			if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, b.IdPURL+"/authorize?") {
 				t.Fatalf("%d to %q", p.Status, p.Location)
 			}
-			p = br.Get(br.SignIn(p.Location, ada))
+			p = br.Get(br.SignIn(p.Location, authtest.Ada))
 			if want := b.URL + uri; p.Status != http.StatusFound || p.Location != want {
 				t.Errorf("nginx return_to=%s: %d to %q, want 302 to %q", uri, p.Status, p.Location, want)
 			}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
@@ -60,10 +62,10 @@ func (s *jtiClockStore) jtiTTLs() []time.Duration {
 }
 
 // newJTIClockBench is a bench whose store forgets jtis on the bench clock.
-func newJTIClockBench(t *testing.T) (*Bench, *jtiClockStore) {
+func newJTIClockBench(t *testing.T) (*authtest.Bench, *jtiClockStore) {
 	t.Helper()
 	js := &jtiClockStore{until: map[string]time.Time{}}
-	b := newBench(t, benchOptions{NewStore: func(t *testing.T, _ int) server.Store {
+	b := authtest.New(t, authtest.Options{NewStore: func(t testing.TB, _ int) server.Store {
 		m := store.NewMemory(store.MemoryOptions{})
 		t.Cleanup(func() { m.Close() })
 		js.Memory = m
@@ -76,10 +78,10 @@ func newJTIClockBench(t *testing.T) (*Bench, *jtiClockStore) {
 // atkLogoutToken signs a logout token for the dev strategy, as the IdP
 // would: typ logout+jwt, a fresh jti, sub, and iat at iat; exp only when
 // not zero.
-func atkLogoutToken(t *testing.T, b *Bench, sub string, iat, exp time.Time) string {
+func atkLogoutToken(t *testing.T, b *authtest.Bench, sub string, iat, exp time.Time) string {
 	t.Helper()
 	c := map[string]any{
-		"iss": b.IdPURL, "aud": basicClient, "iat": iat.Unix(), "sub": sub,
+		"iss": b.IdPURL, "aud": authtest.BasicClient, "iat": iat.Unix(), "sub": sub,
 		"jti":    fmt.Sprintf("atk-%d", time.Now().UnixNano()),
 		"events": map[string]any{engine.BackchannelLogoutEvent: map[string]any{}},
 	}
@@ -97,10 +99,11 @@ func atkLogoutToken(t *testing.T, b *Bench, sub string, iat, exp time.Time) stri
 // without exp whose iat is 30 days old is refused, and the session it
 // names survives.
 func TestBackchannelAttackOldIATWithoutExp(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
-	raw := atkLogoutToken(t, b, ada.ID, b.Clock.Now().Add(-30*24*time.Hour), time.Time{})
+	br.MustLogin("dev", authtest.Ada)
+	raw := atkLogoutToken(t, b, authtest.Ada.ID, b.Clock.Now().Add(-30*24*time.Hour), time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusBadRequest {
 		t.Errorf("logout token with a 30-day-old iat and no exp: %d %s, want 400", status, body)
 	}
@@ -118,11 +121,12 @@ func TestBackchannelAttackOldIATWithoutExp(t *testing.T) {
 // the receiver's jti memory could have lapsed — is refused, and the new
 // session survives.
 func TestBackchannelAttackReplayAfterJTIWindow(t *testing.T) {
+	t.Parallel()
 	b, js := newJTIClockBench(t)
 	first := b.NewBrowser()
-	first.MustLogin("dev", ada)
+	first.MustLogin("dev", authtest.Ada)
 	used := b.Clock.Now()
-	raw := atkLogoutToken(t, b, ada.ID, used, time.Time{})
+	raw := atkLogoutToken(t, b, authtest.Ada.ID, used, time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusOK {
 		t.Fatalf("first use of a fresh logout token: %d %s, want 200", status, body)
 	}
@@ -130,7 +134,7 @@ func TestBackchannelAttackReplayAfterJTIWindow(t *testing.T) {
 		t.Fatalf("session after its logout token: verify %d, want 401", p.Status)
 	}
 	again := b.NewBrowser()
-	again.MustLogin("dev", ada) // created after the first logout
+	again.MustLogin("dev", authtest.Ada) // created after the first logout
 
 	for _, at := range []time.Duration{10*time.Minute + 20*time.Second, 11*time.Minute + 30*time.Second} {
 		b.Clock.Advance(used.Add(at).Sub(b.Clock.Now()))
@@ -154,10 +158,11 @@ func TestBackchannelAttackReplayAfterJTIWindow(t *testing.T) {
 // fetch, not one each; once the keys are back (and the short failure
 // backoff has passed), a genuine logout token works.
 func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
+	t.Parallel()
 	var broken atomic.Bool
 	var keyFetches atomic.Int64
 	broken.Store(true)
-	b := newBench(t, benchOptions{Tamper: func(req *http.Request, body []byte) []byte {
+	b := authtest.New(t, authtest.Options{Tamper: func(req *http.Request, body []byte) []byte {
 		if req.URL.Path != "/keys" {
 			return body
 		}
@@ -174,7 +179,7 @@ func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
 	const posts, workers = 200, 20
 	forms := make(chan url.Values, posts)
 	for i := range posts {
-		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(logoutClaims(b, ada.ID, "")))
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(logoutClaims(b, authtest.Ada.ID, "")))
 		tok.Header["kid"] = fmt.Sprintf("forged-%d", i)
 		raw, err := tok.SignedString(key)
 		if err != nil {
@@ -188,7 +193,7 @@ func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for form := range forms {
-				status, _, err := rsFetchPost(b.client, b.URL+"/auth/dev/backchannel-logout", form)
+				status, _, err := rsFetchPost(b.Client(), b.URL+"/auth/dev/backchannel-logout", form)
 				if err != nil || status != http.StatusBadRequest {
 					accepted.Add(1)
 				}
@@ -208,8 +213,8 @@ func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
 	broken.Store(false)
 	b.Clock.Advance(5 * time.Second) // past the failure backoff
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
-	raw := atkLogoutToken(t, b, ada.ID, b.Clock.Now(), time.Time{})
+	br.MustLogin("dev", authtest.Ada)
+	raw := atkLogoutToken(t, b, authtest.Ada.ID, b.Clock.Now(), time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusOK {
 		t.Fatalf("genuine logout token once the keys are back: %d %s", status, body)
 	}

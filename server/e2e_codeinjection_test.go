@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/strategies"
 )
 
@@ -64,6 +66,7 @@ const ciLinkedIn = `{
 // must succeed only where nothing binds the code (and then validate must
 // have warned); with PKCE or with a nonce it must fail without a session.
 func TestE2ECodeInjection(t *testing.T) {
+	t.Parallel()
 	custom := func(name, mod, verifier string) string {
 		return strings.NewReplacer("{{NAME}}", name, "{{MOD}}", mod, "{{VERIFIER}}", verifier).Replace(ciStrategy)
 	}
@@ -77,7 +80,8 @@ func TestE2ECodeInjection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBench(t, benchOptions{Strategies: tt.file})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{Strategies: tt.file})
 			set, err := strategies.Parse("ci.json", []byte(strings.ReplaceAll(tt.file, "{{IDP}}", b.IdPURL)))
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +99,7 @@ func TestE2ECodeInjection(t *testing.T) {
 			// The victim signs in; their callback URL (with the code) leaks
 			// before their browser uses it.
 			victim := b.NewBrowser()
-			leaked := victim.SignIn(victim.StartLogin(tt.strategy, ""), ada)
+			leaked := victim.SignIn(victim.StartLogin(tt.strategy, ""), authtest.Ada)
 			// The attacker starts a login of their own and hands the
 			// victim's code to the callback with the attacker's state.
 			attacker := b.NewBrowser()
@@ -103,7 +107,7 @@ func TestE2ECodeInjection(t *testing.T) {
 			p := attacker.Get(atkQuery(t, leaked, map[string]string{"state": state}))
 			status, s := attacker.Session()
 			user, _ := s["user"].(map[string]any)
-			injected := status == http.StatusOK && user["sub"] == ada.ID
+			injected := status == http.StatusOK && user["sub"] == authtest.Ada.ID
 			switch {
 			case bound && injected:
 				t.Errorf("the injected code signed the attacker in as the victim: %v", s)

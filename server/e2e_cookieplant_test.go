@@ -10,16 +10,16 @@ package server_test
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 // atkLoginCookies returns the login cookies in br's jar (name and value).
-func atkLoginCookies(br *Browser) []*http.Cookie {
-	u, _ := url.Parse(br.b.URL)
+func atkLoginCookies(br *authtest.Browser) []*http.Cookie {
 	var out []*http.Cookie
-	for _, c := range br.jar.Cookies(u) {
+	for _, c := range br.Cookies() {
 		if strings.HasPrefix(strings.TrimPrefix(c.Name, "__Host-"), "authflow_login") {
 			out = append(out, c)
 		}
@@ -32,19 +32,20 @@ func atkLoginCookies(br *Browser) []*http.Cookie {
 func atkUnprefixed(name string) string { return strings.TrimPrefix(name, "__Host-") }
 
 func TestAttackCookiePlanting(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	logins := []struct {
 		name string
 		// plant gives the victim's browser the attacker's cookies; the
 		// attacker's browser has started a login as bob (cb, not opened).
 		// seed, when not nil, runs in the attacker's browser first.
-		seed  func(attacker *Browser)
-		plant func(t *testing.T, attacker, victim *Browser)
+		seed  func(attacker *authtest.Browser)
+		plant func(t *testing.T, attacker, victim *authtest.Browser)
 		cause string
 	}{
 		{
 			name: "the attacker's login cookies, un-prefixed",
-			plant: func(t *testing.T, attacker, victim *Browser) {
+			plant: func(t *testing.T, attacker, victim *authtest.Browser) {
 				cs := atkLoginCookies(attacker)
 				if len(cs) == 0 {
 					t.Fatal("the attacker's browser holds no login cookie")
@@ -60,11 +61,11 @@ func TestAttackCookiePlanting(t *testing.T) {
 			// before starting the login, and in the victim's under every
 			// name: the server must never adopt a binding it did not mint.
 			name: "a value the attacker chose",
-			seed: func(attacker *Browser) {
+			seed: func(attacker *authtest.Browser) {
 				attacker.SetCookie("authflow_login", atkChosen)
 				attacker.SetCookie("__Host-authflow_login", atkChosen)
 			},
-			plant: func(t *testing.T, attacker, victim *Browser) {
+			plant: func(t *testing.T, attacker, victim *authtest.Browser) {
 				victim.SetCookie("authflow_login", atkChosen)
 				victim.SetCookie("__Host-authflow_login", atkChosen)
 				for _, c := range atkLoginCookies(attacker) {
@@ -76,7 +77,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 		},
 		{
 			name: "the attacker's login cookie, one byte changed, under its own name",
-			plant: func(t *testing.T, attacker, victim *Browser) {
+			plant: func(t *testing.T, attacker, victim *authtest.Browser) {
 				for _, c := range atkLoginCookies(attacker) {
 					v := []byte(c.Value)
 					i := len(v) / 2
@@ -97,7 +98,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 			if tt.seed != nil {
 				tt.seed(attacker)
 			}
-			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), bob)
+			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
 			tt.plant(t, attacker, victim)
 			before := atkGrants(b)
 
@@ -108,18 +109,17 @@ func TestAttackCookiePlanting(t *testing.T) {
 			if d := atkGrants(b) - before; d != 0 {
 				t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
 			}
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 		})
 	}
 
 	// The attacker's live session, planted un-prefixed, is not a session.
 	t.Run("the attacker's session cookie, un-prefixed", func(t *testing.T) {
 		attacker := b.NewBrowser()
-		attacker.MustLogin("dev", bob)
+		attacker.MustLogin("dev", authtest.Bob)
 		victim := b.NewBrowser()
-		u, _ := url.Parse(b.URL)
 		n := 0
-		for _, c := range attacker.jar.Cookies(u) {
+		for _, c := range attacker.Cookies() {
 			if strings.HasPrefix(atkUnprefixed(c.Name), "authflow_session") {
 				victim.SetCookie(atkUnprefixed(c.Name), c.Value)
 				n++
@@ -136,7 +136,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 			t.Errorf("/app/x with the planted session cookie: %d %s", p.Status, p.Body)
 		}
 	})
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // atkChosen is a binding value an attacker made up (43 characters, as the

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store/redisstore"
@@ -32,7 +34,7 @@ func newRefreshGate() *refreshGate {
 	return &refreshGate{held: make(chan struct{}, 1), release: make(chan struct{})}
 }
 
-// tamper is a benchOptions.Tamper that blocks an armed gate's refresh.
+// tamper is an authtest.Options.Tamper that blocks an armed gate's refresh.
 func (g *refreshGate) tamper(req *http.Request, body []byte) []byte {
 	if isRefreshGrant(req) && g.armed.CompareAndSwap(true, false) {
 		g.held <- struct{}{}
@@ -41,7 +43,7 @@ func (g *refreshGate) tamper(req *http.Request, body []byte) []byte {
 	return body
 }
 
-// intercept is a benchOptions.Intercept that blocks an armed gate's
+// intercept is an authtest.Options.Intercept that blocks an armed gate's
 // refresh before it reaches the IdP, then lets it through.
 func (g *refreshGate) intercept(req *http.Request) (*http.Response, error) {
 	g.tamper(req, nil)
@@ -71,7 +73,7 @@ func isRefreshGrant(req *http.Request) bool {
 
 // endedBench starts a bench of two instances sharing a store (two Redis
 // clients on one prefix, or one memory store), with o's options.
-func endedBench(t *testing.T, useRedis bool, o benchOptions) *Bench {
+func endedBench(t *testing.T, useRedis bool, o authtest.Options) *authtest.Bench {
 	t.Helper()
 	o.Instances = 2
 	if useRedis {
@@ -80,7 +82,7 @@ func endedBench(t *testing.T, useRedis bool, o benchOptions) *Bench {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.NewStore = func(t *testing.T, i int) server.Store {
+		o.NewStore = func(t testing.TB, i int) server.Store {
 			if i == 0 {
 				return redisstore.New(first, prefix)
 			}
@@ -89,7 +91,7 @@ func endedBench(t *testing.T, useRedis bool, o benchOptions) *Bench {
 			return redisstore.New(c, prefix)
 		}
 	}
-	return newBench(t, o)
+	return authtest.New(t, o)
 }
 
 // noRedirects is a client that shows each redirect instead of following it.
@@ -119,9 +121,10 @@ func rawStatus(t *testing.T, method, target, cookie string, hdr http.Header) int
 // session must stay ended on both instances, for the cookie too, however
 // the race falls; 10 tries each, in memory and over Redis.
 func TestEndedSessionStaysEnded(t *testing.T) {
-	ends := map[string]func(t *testing.T, b *Bench, cookie string){
-		"backchannel logout": func(t *testing.T, b *Bench, _ string) {
-			claims := logoutClaims(b, ada.ID, "")
+	t.Parallel()
+	ends := map[string]func(t *testing.T, b *authtest.Bench, cookie string){
+		"backchannel logout": func(t *testing.T, b *authtest.Bench, _ string) {
+			claims := logoutClaims(b, authtest.Ada.ID, "")
 			now := b.Clock.Now() // authflow's clock, which the test moves
 			claims["iat"], claims["exp"] = now.Unix(), now.Add(2*time.Minute).Unix()
 			raw, err := b.IdP.SignJWT(nil, claims)
@@ -133,7 +136,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 				t.Fatalf("back-channel logout: %d %s", status, body)
 			}
 		},
-		"signout with idle timeout": func(t *testing.T, b *Bench, cookie string) {
+		"signout with idle timeout": func(t *testing.T, b *authtest.Bench, cookie string) {
 			if status := rawStatus(t, http.MethodPost, b.Apps[1].URL+"/auth/signout", cookie,
 				http.Header{"Origin": {b.URL}}); status != http.StatusSeeOther {
 				t.Fatalf("sign-out: %d", status)
@@ -143,14 +146,15 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 	for _, backend := range []string{"memory", "redis"} {
 		for name, end := range ends {
 			t.Run(backend+"/"+name, func(t *testing.T) {
+				t.Parallel()
 				gate := newRefreshGate()
-				b := endedBench(t, backend == "redis", benchOptions{
+				b := endedBench(t, backend == "redis", authtest.Options{
 					Tamper: gate.tamper,
 					Config: func(c *server.Config) { c.IdleTimeout = time.Hour },
 				})
 				for try := 0; try < 10; try++ {
 					br := b.NewBrowser()
-					br.MustLogin("dev", ada)
+					br.MustLogin("dev", authtest.Ada)
 					cookie := br.Cookie(rsCookieName)
 					b.Clock.Advance(6 * time.Minute) // the access token is due
 

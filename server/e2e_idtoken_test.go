@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 // This file runs issue #10's items 5, 6 and 15 through the real server and
@@ -38,38 +39,6 @@ const idtStrategies = `{
   }
 }`
 
-// idtTamper rewrites the IdP's userinfo answers while armed.
-type idtTamper struct {
-	mu      sync.Mutex
-	fn      func(body []byte) []byte
-	applied int
-}
-
-func (a *idtTamper) arm(fn func(body []byte) []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.fn, a.applied = fn, 0
-}
-
-func (a *idtTamper) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.applied
-}
-
-func (a *idtTamper) hook(req *http.Request, body []byte) []byte {
-	if req.URL.Path != "/userinfo" {
-		return body
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fn == nil {
-		return body
-	}
-	a.applied++
-	return a.fn(body)
-}
-
 // idtObject decodes a userinfo answer, failing the test if it is not an
 // object.
 func idtObject(t *testing.T, body []byte) map[string]any {
@@ -92,8 +61,9 @@ func idtEncode(m map[string]any) []byte {
 // friendly error page, logged under its reference with the outcome and the
 // cause, and leave no session.
 func TestE2EUserAnswerSoundness(t *testing.T) {
-	tp := &idtTamper{}
-	b := newBench(t, benchOptions{Strategies: idtStrategies, Tamper: tp.hook})
+	t.Parallel()
+	tp := authtest.NewRewriter("/userinfo")
+	b := authtest.New(t, authtest.Options{Strategies: idtStrategies, Tamper: tp.Tamper})
 
 	tests := []struct {
 		name    string
@@ -116,7 +86,7 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", "no subject"},
 		{"sub an object", func(t *testing.T, body []byte) []byte {
 			m := idtObject(t, body)
-			m["sub"] = map[string]any{"id": bob.ID}
+			m["sub"] = map[string]any{"id": authtest.Bob.ID}
 			return idtEncode(m)
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", "no subject"},
 		// Item 6: an error inside a 200 is the IdP's refusal.
@@ -130,17 +100,17 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 			m := idtObject(t, body)
 			delete(m, "sub")
 			rest := string(idtEncode(m))
-			return []byte(fmt.Sprintf(`{"sub":%q,%s,"sub":%q}`, ada.ID, rest[1:len(rest)-1], bob.ID))
+			return []byte(fmt.Sprintf(`{"sub":%q,%s,"sub":%q}`, authtest.Ada.ID, rest[1:len(rest)-1], authtest.Bob.ID))
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", `duplicate key "sub"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin("devpost", ""), ada)
-			tp.arm(func(body []byte) []byte { return tt.rewrite(t, body) })
+			cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada)
+			tp.Arm(func(body []byte) []byte { return tt.rewrite(t, body) })
 			p := br.Get(cb)
-			applied := tp.count()
-			tp.arm(nil)
+			applied := tp.Applied()
+			tp.Arm(nil)
 			if applied != 1 {
 				t.Fatalf("the userinfo answer was rewritten %d times, want 1", applied)
 			}
@@ -153,25 +123,25 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 			if status, s := br.Session(); status != http.StatusUnauthorized {
 				t.Errorf("/auth/session: %d %v, want 401 (no session)", status, s)
 			}
-			b.assertNoSecrets("page", p.Body)
+			b.AssertNoSecrets("page", p.Body)
 		})
 	}
 
 	// Untampered, the same bench signs in, and both views name one user.
 	br := b.NewBrowser()
-	br.MustLogin("devpost", ada)
+	br.MustLogin("devpost", authtest.Ada)
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if v := br.Verify(); status != http.StatusOK || user["sub"] != ada.ID || v.Header.Get("X-Auth-User") != ada.ID {
-		t.Errorf("untampered login: /auth/session %d %v, X-Auth-User %q; want %s in both", status, s, v.Header.Get("X-Auth-User"), ada.ID)
+	if v := br.Verify(); status != http.StatusOK || user["sub"] != authtest.Ada.ID || v.Header.Get("X-Auth-User") != authtest.Ada.ID {
+		t.Errorf("untampered login: /auth/session %d %v, X-Auth-User %q; want %s in both", status, s, v.Header.Get("X-Auth-User"), authtest.Ada.ID)
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // idtFailPage checks that p is the error page with that status and text,
 // whose reference id names a "login failed" log entry with the outcome and
 // an error naming the cause.
-func idtFailPage(t *testing.T, b *Bench, p *Page, status int, text, outcome, cause string) {
+func idtFailPage(t *testing.T, b *authtest.Bench, p *authtest.Page, status int, text, outcome, cause string) {
 	t.Helper()
 	if p.Status != status || !strings.Contains(p.Body, text) {
 		t.Errorf("status %d, want %d saying %q; body: %.300s", p.Status, status, text, p.Body)

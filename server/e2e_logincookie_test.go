@@ -10,17 +10,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 // TestLoginCookieCap: a browser that starts more logins than it may carry
 // (5) loses the oldest ones; the newest complete.
 func TestLoginCookieCap(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
 	var callbacks []string
 	for i := 0; i < 7; i++ {
 		b.Clock.Advance(time.Second) // start times tell the logins apart
-		callbacks = append(callbacks, br.SignIn(br.StartLogin("dev", fmt.Sprintf("/app/tab%d", i)), ada))
+		callbacks = append(callbacks, br.SignIn(br.StartLogin("dev", fmt.Sprintf("/app/tab%d", i)), authtest.Ada))
 		if n := len(atkLoginCookies(br)); n > 5 {
 			t.Errorf("after %d login starts the browser holds %d login cookies, want at most 5", i+1, n)
 		}
@@ -57,9 +60,10 @@ func TestLoginCookieCap(t *testing.T) {
 // is refused, even with its login cookie (which the browser would have
 // dropped by then).
 func TestLoginTimeout(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	cb := br.SignIn(br.StartLogin("dev", ""), ada)
+	cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
 	b.Clock.Advance(10*time.Minute + time.Second)
 	before := atkGrants(b)
 	p := br.Get(cb)
@@ -75,7 +79,8 @@ func TestLoginTimeout(t *testing.T) {
 // 2 KiB is dropped (the login lands on signin_success), so the login
 // cookie stays under browsers' 4 KiB.
 func TestReturnToTooLongForCookie(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
 	// 1000 bytes, each escaped to %XX: 3000 after normalisation.
 	raw := "/app/" + strings.Repeat("\u00e9", 500)
@@ -83,12 +88,12 @@ func TestReturnToTooLongForCookie(t *testing.T) {
 	if p.Status != http.StatusFound {
 		t.Fatalf("login start: %d", p.Status)
 	}
-	for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+	for _, c := range p.Cookies() {
 		if len(c.Raw) > 4096 {
 			t.Errorf("cookie %s: %d bytes, over browsers' 4096", c.Name, len(c.Raw))
 		}
 	}
-	p = br.Get(br.SignIn(p.Location, ada))
+	p = br.Get(br.SignIn(p.Location, authtest.Ada))
 	if p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
 		t.Errorf("callback: %d to %q, want 302 to signin_success", p.Status, p.Location)
 	}

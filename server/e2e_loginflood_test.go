@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
 )
@@ -85,9 +87,9 @@ func (c *flCountingStore) written() []string {
 // flStarts sends n anonymous login starts (no cookies) for strategy, with
 // returnTo, through the bench's front, and fails unless each redirects to
 // the IdP.
-func flStarts(t *testing.T, b *Bench, n int, strategy, returnTo string) {
+func flStarts(t *testing.T, b *authtest.Bench, n int, strategy, returnTo string) {
 	t.Helper()
-	c := &http.Client{Transport: b.client.Transport, Timeout: 30 * time.Second,
+	c := &http.Client{Transport: b.Client().Transport, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	target := b.URL + "/auth/" + strategy + "/login?return_to=" + url.QueryEscape(returnTo)
 	for i := 0; i < n; i++ {
@@ -124,11 +126,13 @@ func flSample(keys []string) string {
 // Store but the one shared key, in memory and in Redis (two instances);
 // the login cookie completes the login on either instance afterwards.
 func TestLoginStartStoresNothing(t *testing.T) {
+	t.Parallel()
 	const n = 300
 	long := "/app/" + strings.Repeat("x", 1900)
 	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
 		cs := newCountingStore(t)
-		b := newBench(t, benchOptions{NewStore: func(*testing.T, int) server.Store { return cs }})
+		b := authtest.New(t, authtest.Options{NewStore: func(testing.TB, int) server.Store { return cs }})
 		flStarts(t, b, n/2, "dev", "/app/x")
 		flStarts(t, b, n/2, "devpost", long)
 		if keys := flPerLogin(cs.written(), ""); len(keys) != 0 {
@@ -136,12 +140,13 @@ func TestLoginStartStoresNothing(t *testing.T) {
 				n, len(keys), flSample(keys), flLoginKey)
 		}
 		br := b.NewBrowser()
-		if p := br.Login("dev", ada, "/app/after"); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
+		if p := br.Login("dev", authtest.Ada, "/app/after"); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
 			t.Fatalf("login after the flood: %d to %q; %.300s", p.Status, p.Location, p.Body)
 		}
-		atkSessionOf(t, br, ada.ID)
+		atkSessionOf(t, br, authtest.Ada.ID)
 	})
 	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
 		b, rc, prefix := rsRedisBenchKeys(t)
 		for i := 0; i < 2; i++ {
 			b.Route(i)
@@ -154,12 +159,12 @@ func TestLoginStartStoresNothing(t *testing.T) {
 		}
 		br := b.NewBrowser()
 		b.Route(0)
-		back := br.SignIn(br.StartLogin("dev", "/app/after"), ada)
+		back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada)
 		b.Route(1)
 		if p := br.Get(back); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
 			t.Fatalf("login started on 0, finished on 1: %d to %q; %.300s", p.Status, p.Location, p.Body)
 		}
-		atkSessionOf(t, br, ada.ID)
+		atkSessionOf(t, br, authtest.Ada.ID)
 	})
 }
 
@@ -189,7 +194,8 @@ func flRSS(t *testing.T) int64 {
 // up to 300k anonymous login starts carrying a long return_to, for at most
 // 45 s, while a user logs in: the process's RSS must grow by less than
 // 64 MB. It takes its full time budget on a slow machine, so it runs only
-// when AUTHFLOW_LOAD_TEST is set (make test sets it).
+// when AUTHFLOW_LOAD_TEST is set (make test sets it). Not parallel: it
+// measures the whole process's RSS, which other tests would grow.
 func TestLoginFloodMemory(t *testing.T) {
 	if os.Getenv("AUTHFLOW_LOAD_TEST") == "" {
 		t.Skip("a load test: set AUTHFLOW_LOAD_TEST=1 to run it (make test does)")
@@ -201,7 +207,7 @@ func TestLoginFloodMemory(t *testing.T) {
 	)
 	// The bench's log buffer keeps every line; the server's logs are not
 	// what is measured here.
-	b := newBench(t, benchOptions{Config: func(c *server.Config) { c.Logger = slog.New(slog.DiscardHandler) }})
+	b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.Logger = slog.New(slog.DiscardHandler) }})
 	srv := b.App().Server
 	target := b.URL + "/auth/dev/login?return_to=" + url.QueryEscape("/app/"+strings.Repeat("x", 1900))
 	start := func() int {
@@ -255,8 +261,8 @@ func TestLoginFloodMemory(t *testing.T) {
 		}
 	}
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
-	atkSessionOf(t, br, ada.ID)
+	br.MustLogin("dev", authtest.Ada)
+	atkSessionOf(t, br, authtest.Ada.ID)
 	during := count.Load()
 	<-done
 	elapsed := time.Since(began)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/engine"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/tidwall/gjson"
@@ -23,15 +25,16 @@ import (
 // allowed_domains answer 403 for a signed-in user outside them, and the
 // session stays.
 func TestAllowLists(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	adaB, eveB := b.NewBrowser(), b.NewBrowser()
-	adaB.MustLogin("dev", ada) // groups admins, devs; ada@example.test, verified
-	eveB.MustLogin("dev", eve) // groups admins; eve@example.test, NOT verified
+	adaB.MustLogin("dev", authtest.Ada) // groups admins, devs; ada@example.test, verified
+	eveB.MustLogin("dev", authtest.Eve) // groups admins; eve@example.test, NOT verified
 	anon := b.NewBrowser()
 
 	tests := []struct {
 		name  string
-		br    *Browser
+		br    *authtest.Browser
 		query string
 		want  int
 	}{
@@ -81,10 +84,11 @@ func TestAllowLists(t *testing.T) {
 
 // TestRequireAllowed: the same rules per route in the Go middleware.
 func TestRequireAllowed(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	tests := []struct {
 		name   string
-		user   *Browser
+		user   *authtest.Browser
 		accept string
 		want   int
 		body   string
@@ -94,10 +98,10 @@ func TestRequireAllowed(t *testing.T) {
 		{"not in the group, browser", b.NewBrowser(), "text/html", http.StatusForbidden, "Access denied"},
 		{"unverified email", b.NewBrowser(), "", http.StatusForbidden, `"error":"not allowed"`},
 	}
-	tests[0].user.MustLogin("dev", ada)
-	tests[1].user.MustLogin("dev", bob)
-	tests[2].user.MustLogin("dev", bob)
-	tests[3].user.MustLogin("dev", eve)
+	tests[0].user.MustLogin("dev", authtest.Ada)
+	tests[1].user.MustLogin("dev", authtest.Bob)
+	tests[2].user.MustLogin("dev", authtest.Bob)
+	tests[3].user.MustLogin("dev", authtest.Eve)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.user.Do(http.MethodGet, "/admin/", nil, http.Header{"Accept": {tc.accept}})
@@ -116,7 +120,7 @@ func TestRequireAllowed(t *testing.T) {
 
 // withLogoutURI is the bench's strategy file with RP-initiated logout on
 // the dev strategy, at the IdP's end_session endpoint.
-var withLogoutURI = strings.Replace(defaultStrategies, `"client_id": "basic-app",`,
+var withLogoutURI = strings.Replace(authtest.DefaultStrategies, `"client_id": "basic-app",`,
 	`"client_id": "basic-app",
       "logout_uri": "${idp}/end_session?id_token_hint=${id_token}&post_logout_redirect_uri=${post_logout_redirect_uri}&client_id=${client_id}",`, 1)
 
@@ -124,9 +128,10 @@ var withLogoutURI = strings.Replace(defaultStrategies, `"client_id": "basic-app"
 // IdP's end_session endpoint with the ID token as hint, and the IdP sends it
 // back to signout_success.
 func TestRPInitiatedLogout(t *testing.T) {
-	b := newBench(t, benchOptions{Strategies: withLogoutURI})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{Strategies: withLogoutURI})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	idToken := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 
 	p := br.Post("/auth/signout")
@@ -135,7 +140,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 	}
 	u, _ := url.Parse(p.Location)
 	q := u.Query()
-	if q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != b.URL+"/signed-out" || q.Get("client_id") != basicClient {
+	if q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != b.URL+"/signed-out" || q.Get("client_id") != authtest.BasicClient {
 		t.Errorf("end_session query = %v", q)
 	}
 	if status, _ := br.Session(); status != http.StatusUnauthorized {
@@ -153,7 +158,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 	}
 	// Without logout_uri (devpost) sign-out stays local.
 	other := b.NewBrowser()
-	other.MustLogin("devpost", bob)
+	other.MustLogin("devpost", authtest.Bob)
 	if p := other.Post("/auth/signout"); p.Status != http.StatusSeeOther || p.Location != b.URL+"/signed-out" {
 		t.Errorf("devpost sign-out: %d to %q", p.Status, p.Location)
 	}
@@ -162,13 +167,14 @@ func TestRPInitiatedLogout(t *testing.T) {
 // TestBackchannelLogoutFromIdP: the real IdP ends a user's sessions and
 // posts logout tokens; authflow ends exactly those sessions.
 func TestBackchannelLogoutFromIdP(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	ada1, ada2, bobB, adaPost := b.NewBrowser(), b.NewBrowser(), b.NewBrowser(), b.NewBrowser()
-	ada1.MustLogin("dev", ada)
-	ada2.MustLogin("dev", ada)
-	bobB.MustLogin("dev", bob)
-	adaPost.MustLogin("devpost", ada) // back-channel logout not enabled there
-	for _, br := range []*Browser{ada1, ada2} {
+	ada1.MustLogin("dev", authtest.Ada)
+	ada2.MustLogin("dev", authtest.Ada)
+	bobB.MustLogin("dev", authtest.Bob)
+	adaPost.MustLogin("devpost", authtest.Ada) // back-channel logout not enabled there
+	for _, br := range []*authtest.Browser{ada1, ada2} {
 		if _, s := br.Session(); gjson.Get(jsonString(s), "user.sid").String() == "" {
 			t.Fatalf("the ID token carries no sid: %v", s)
 		}
@@ -182,7 +188,7 @@ func TestBackchannelLogoutFromIdP(t *testing.T) {
 		t.Fatalf("IdP delivered %d logout tokens (failures %d), want one per dev session",
 			n, b.IdP.Stats().BackchannelLogoutFailures)
 	}
-	for name, br := range map[string]*Browser{"ada's first": ada1, "ada's second": ada2} {
+	for name, br := range map[string]*authtest.Browser{"ada's first": ada1, "ada's second": ada2} {
 		if p := br.Verify(); p.Status != http.StatusUnauthorized {
 			t.Errorf("%s dev session after back-channel logout: verify %d, want 401", name, p.Status)
 		}
@@ -196,7 +202,7 @@ func TestBackchannelLogoutFromIdP(t *testing.T) {
 	if got := len(b.Logs.Entries("back-channel logout")); got < 2 {
 		t.Errorf("%d back-channel logout log entries, want one per token", got)
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // jsonString encodes v for gjson.
@@ -217,10 +223,10 @@ func rsFetchPost(c *http.Client, target string, form url.Values) (int, string, e
 }
 
 // logoutClaims returns valid logout-token claims for the dev strategy.
-func logoutClaims(b *Bench, sub, sid string) map[string]any {
+func logoutClaims(b *authtest.Bench, sub, sid string) map[string]any {
 	now := time.Now()
 	c := map[string]any{
-		"iss": b.IdPURL, "aud": basicClient, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"iss": b.IdPURL, "aud": authtest.BasicClient, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
 		"jti":    fmt.Sprintf("jti-%d", now.UnixNano()),
 		"events": map[string]any{engine.BackchannelLogoutEvent: map[string]any{}},
 	}
@@ -235,12 +241,12 @@ func logoutClaims(b *Bench, sub, sid string) map[string]any {
 
 // postLogout POSTs a logout token to target (default: the bench's dev
 // endpoint) as an IdP would, and returns the status and body.
-func postLogout(t *testing.T, b *Bench, target string, form url.Values) (int, string) {
+func postLogout(t *testing.T, b *authtest.Bench, target string, form url.Values) (int, string) {
 	t.Helper()
 	if target == "" {
 		target = b.URL + "/auth/dev/backchannel-logout"
 	}
-	c := b.client
+	c := b.Client()
 	if strings.HasPrefix(target, "http://") {
 		c = http.DefaultClient
 	}
@@ -255,9 +261,10 @@ func postLogout(t *testing.T, b *Bench, target string, form url.Values) (int, st
 // rule of OpenID Connect Back-Channel Logout 1.0 §2.6, are refused with
 // 400 and end nothing; a valid one is accepted once.
 func TestBackchannelLogoutRules(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	_, s := br.Session()
 	sid := gjson.Get(jsonString(s), "user.sid").String()
 
@@ -276,7 +283,7 @@ func TestBackchannelLogoutRules(t *testing.T) {
 		return raw
 	}
 	with := func(change func(map[string]any)) map[string]any {
-		c := logoutClaims(b, ada.ID, sid)
+		c := logoutClaims(b, authtest.Ada.ID, sid)
 		change(c)
 		return c
 	}
@@ -284,8 +291,8 @@ func TestBackchannelLogoutRules(t *testing.T) {
 		name  string
 		token string
 	}{
-		{"signed by a key the IdP never published", forged(logoutClaims(b, ada.ID, sid))},
-		{"wrong audience", sign(with(func(c map[string]any) { c["aud"] = postClient }))},
+		{"signed by a key the IdP never published", forged(logoutClaims(b, authtest.Ada.ID, sid))},
+		{"wrong audience", sign(with(func(c map[string]any) { c["aud"] = authtest.PostClient }))},
 		{"wrong issuer", sign(with(func(c map[string]any) { c["iss"] = "https://evil.example" }))},
 		{"no events claim", sign(with(func(c map[string]any) { delete(c, "events") }))},
 		{"nonce present", sign(with(func(c map[string]any) { c["nonce"] = "n-1" }))},
@@ -314,14 +321,14 @@ func TestBackchannelLogoutRules(t *testing.T) {
 	}
 
 	// A valid token for another sid is accepted (200) and ends nothing.
-	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, ada.ID, "another-sid"))}}); status != http.StatusOK {
+	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Ada.ID, "another-sid"))}}); status != http.StatusOK {
 		t.Errorf("valid token for another sid: %d, want 200", status)
 	}
 	if p := br.Verify(); p.Status != http.StatusOK {
 		t.Errorf("session after another sid's logout: verify %d", p.Status)
 	}
 	// A sid with another user's sub does not end ada's session.
-	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, bob.ID, sid))}}); status != http.StatusOK {
+	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Bob.ID, sid))}}); status != http.StatusOK {
 		t.Errorf("sid with bob's sub: %d", status)
 	}
 	if p := br.Verify(); p.Status != http.StatusOK {
@@ -350,25 +357,26 @@ func TestBackchannelLogoutRules(t *testing.T) {
 	if p := br.Do(http.MethodGet, "/auth/dev/backchannel-logout", nil, nil); p.Status != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d, want 405", p.Status)
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestBackchannelLogoutBySub: a token with a sub and no sid ends every
 // session of that user in the strategy, and no one else's.
 func TestBackchannelLogoutBySub(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	a1, a2, bb := b.NewBrowser(), b.NewBrowser(), b.NewBrowser()
-	a1.MustLogin("dev", ada)
-	a2.MustLogin("dev", ada)
-	bb.MustLogin("dev", bob)
-	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, ada.ID, ""))
+	a1.MustLogin("dev", authtest.Ada)
+	a2.MustLogin("dev", authtest.Ada)
+	bb.MustLogin("dev", authtest.Bob)
+	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada.ID, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusOK {
 		t.Fatalf("logout by sub: %d %s", status, body)
 	}
-	for i, br := range []*Browser{a1, a2} {
+	for i, br := range []*authtest.Browser{a1, a2} {
 		if p := br.Verify(); p.Status != http.StatusUnauthorized {
 			t.Errorf("ada's session %d: verify %d, want 401", i+1, p.Status)
 		}
@@ -381,13 +389,14 @@ func TestBackchannelLogoutBySub(t *testing.T) {
 // TestRedisBackchannelLogoutAcrossInstances: a logout token received by
 // one instance ends a session another instance serves.
 func TestRedisBackchannelLogoutAcrossInstances(t *testing.T) {
+	t.Parallel()
 	b := rsRedisBench(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	_, s := br.Session()
 	sid := gjson.Get(jsonString(s), "user.sid").String()
-	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, ada.ID, sid))
+	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada.ID, sid))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
@@ -22,22 +24,24 @@ import (
 // session simply expired, so a long-lived user's set grew forever. A
 // member is now dropped once its session's lifetime is over.
 func TestSessionIndexPrunesExpired(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"memory", "redis"} {
 		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
 			var rc *redis.Client
 			var prefix string
-			o := benchOptions{Config: func(c *server.Config) { c.SessionLifetime = 2 * time.Minute }}
+			o := authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = 2 * time.Minute }}
 			if backend == "redis" {
 				rc, prefix = testredis.Client(t)
-				o.NewStore = func(t *testing.T, i int) server.Store { return redisstore.New(rc, prefix) }
+				o.NewStore = func(t testing.TB, i int) server.Store { return redisstore.New(rc, prefix) }
 			}
-			b := newBench(t, o)
+			b := authtest.New(t, o)
 			for i := 0; i < 5; i++ {
-				b.NewBrowser().MustLogin("dev", ada)
+				b.NewBrowser().MustLogin("dev", authtest.Ada)
 				b.Clock.Advance(3 * time.Minute) // that session's lifetime is over
 			}
 			br := b.NewBrowser()
-			br.MustLogin("dev", ada)
+			br.MustLogin("dev", authtest.Ada)
 			members := sessionIndex(t, b, rc, prefix)
 			if members != 1 {
 				t.Errorf("ada's session index holds %d members after 6 logins of which 5 expired, want 1", members)
@@ -49,11 +53,11 @@ func TestSessionIndexPrunesExpired(t *testing.T) {
 // sessionIndex counts the members of the dev strategy's sub index of ada,
 // asking the store the way the back-channel logout does (memory), or
 // Redis itself.
-func sessionIndex(t *testing.T, b *Bench, rc *redis.Client, prefix string) int {
+func sessionIndex(t *testing.T, b *authtest.Bench, rc *redis.Client, prefix string) int {
 	t.Helper()
 	ctx := context.Background()
 	if rc == nil {
-		n, err := server.CountIndexed(ctx, b.App().Server, "dev", ada.ID)
+		n, err := server.CountIndexed(ctx, b.App().Server, "dev", authtest.Ada.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +85,7 @@ func sessionIndex(t *testing.T, b *Bench, rc *redis.Client, prefix string) int {
 // holder lives: it is gone within store.LockTTL of the death, and a request
 // on the other instance then refreshes.
 func TestRefreshLockOutlivesDeadHolderBriefly(t *testing.T) {
+	t.Parallel()
 	_, prefix := testredis.Client(t)
 	opts, err := redis.ParseURL(testredis.URL(t))
 	if err != nil {
@@ -91,10 +96,10 @@ func TestRefreshLockOutlivesDeadHolderBriefly(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 	}
 	gate := newRefreshGate()
-	b := newBench(t, benchOptions{Instances: 2, Intercept: gate.intercept,
-		NewStore: func(t *testing.T, i int) server.Store { return redisstore.New(clients[i], prefix) }})
+	b := authtest.New(t, authtest.Options{Instances: 2, Intercept: gate.intercept,
+		NewStore: func(t testing.TB, i int) server.Store { return redisstore.New(clients[i], prefix) }})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	cookie := br.Cookie(rsCookieName)
 	b.Clock.Advance(6 * time.Minute)
 

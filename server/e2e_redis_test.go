@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/server"
 
 	"github.com/authflow/authflow/internal/testredis"
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // rsRedisBench starts two instances, each with its own Redis client (as
 // separate processes would have) on one key prefix.
-func rsRedisBench(t *testing.T) *Bench {
+func rsRedisBench(t *testing.T) *authtest.Bench {
 	t.Helper()
 	b, _, _ := rsRedisBenchKeys(t)
 	return b
@@ -35,14 +37,14 @@ func rsRedisBench(t *testing.T) *Bench {
 
 // rsRedisBenchKeys is rsRedisBench that also returns a client and the key
 // prefix, to look at the keys.
-func rsRedisBenchKeys(t *testing.T) (*Bench, *redis.Client, string) {
+func rsRedisBenchKeys(t *testing.T) (*authtest.Bench, *redis.Client, string) {
 	t.Helper()
 	first, prefix := testredis.Client(t) // deletes the prefix's keys at the end
 	opts, err := redis.ParseURL(testredis.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBench(t, benchOptions{Instances: 2, NewStore: func(t *testing.T, i int) server.Store {
+	b := authtest.New(t, authtest.Options{Instances: 2, NewStore: func(t testing.TB, i int) server.Store {
 		if i == 0 {
 			return redisstore.New(first, prefix)
 		}
@@ -65,7 +67,7 @@ func rsKeys(t *testing.T, c *redis.Client, pattern string) []string {
 
 // rsDirect returns a client for an instance's own address, sending the
 // browser's session cookie by hand.
-func rsDirect(br *Browser) (*http.Client, http.Header) {
+func rsDirect(br *authtest.Browser) (*http.Client, http.Header) {
 	return &http.Client{Timeout: 30 * time.Second},
 		http.Header{"Cookie": {rsCookieName + "=" + br.Cookie(rsCookieName)}}
 }
@@ -73,25 +75,26 @@ func rsDirect(br *Browser) (*http.Client, http.Header) {
 // TestRedisSessionShared: a session started on instance 0 is live on
 // instance 1, through the load balancer and on its own address.
 func TestRedisSessionShared(t *testing.T) {
+	t.Parallel()
 	b := rsRedisBench(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	b.Route(1)
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if status != http.StatusOK || s["strategy"] != "dev" || user["sub"] != ada.ID || user["email"] != ada.Email {
+	if status != http.StatusOK || s["strategy"] != "dev" || user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email {
 		t.Errorf("/auth/session on instance 1: %d %v", status, s)
 	}
-	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != ada.ID || v.Header.Get("X-Auth-Groups") != "admins,devs" {
+	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID || v.Header.Get("X-Auth-Groups") != "admins,devs" {
 		t.Errorf("/auth/verify on instance 1: %d %v", v.Status, v.Header)
 	}
-	if p := br.Do(http.MethodGet, "/app/x", nil, nil); p.Status != http.StatusOK || p.JSON()["sub"] != ada.ID {
+	if p := br.Do(http.MethodGet, "/app/x", nil, nil); p.Status != http.StatusOK || p.JSON()["sub"] != authtest.Ada.ID {
 		t.Errorf("/app/x on instance 1: %d %s", p.Status, p.Body)
 	}
 	c, h := rsDirect(br)
 	for i, a := range b.Apps {
-		if status, body, err := rsFetch(c, http.MethodGet, a.URL+"/auth/session", h); err != nil || status != http.StatusOK || !strings.Contains(body, ada.ID) {
+		if status, body, err := rsFetch(c, http.MethodGet, a.URL+"/auth/session", h); err != nil || status != http.StatusOK || !strings.Contains(body, authtest.Ada.ID) {
 			t.Errorf("instance %d directly: %d %s %v", i, status, body, err)
 		}
 	}
@@ -109,10 +112,11 @@ func TestRedisSessionShared(t *testing.T) {
 // Redis lock orders the instances, and the second finds the record
 // refreshed.
 func TestRedisOneRefreshAcrossInstances(t *testing.T) {
+	t.Parallel()
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	c, h := rsDirect(br)
 	for round := int64(1); round <= 2; round++ {
 		b.Clock.Advance(6 * time.Minute)
@@ -149,18 +153,19 @@ func TestRedisOneRefreshAcrossInstances(t *testing.T) {
 	if n := len(b.Logs.Entries("refresh failed; session ended")); n != 0 {
 		t.Errorf("%d refresh failures", n)
 	}
-	b.assertNoSecrets("logs", b.Logs.String())
+	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
 // TestRedisSignoutEndsEverywhere: signing out on instance 1 ends the
 // session on instance 0.
 func TestRedisSignoutEndsEverywhere(t *testing.T) {
+	t.Parallel()
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	other := b.NewBrowser()
-	other.MustLogin("dev", bob)
+	other.MustLogin("dev", authtest.Bob)
 	c, h := rsDirect(br)
 	if keys := rsKeys(t, rc, prefix+"session:*"); len(keys) != 2 {
 		t.Fatalf("session records before sign-out: %q, want 2", keys)
@@ -187,7 +192,7 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 			t.Errorf("instance %d with the signed-out cookie: %d %s %v", i, status, body, err)
 		}
 	}
-	if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != bob.ID {
+	if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob.ID {
 		t.Errorf("another user's session: %d %v", v.Status, v.Header)
 	}
 }
@@ -197,10 +202,11 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 // with the key both read from Redis), once only: the spent state is in
 // Redis, so a replay on instance 0, login cookie and all, is refused.
 func TestRedisLoginAcrossInstances(t *testing.T) {
+	t.Parallel()
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	back := br.SignIn(br.StartLogin("dev", "/app/after"), ada)
+	back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada)
 	if keys := rsKeys(t, rc, prefix+"login:*"); len(keys) != 0 {
 		t.Errorf("pending logins in Redis: %q, want none (they are in the cookie)", keys)
 	}

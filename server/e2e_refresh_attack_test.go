@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -41,9 +43,10 @@ func withExpiresIn(v any) func(*http.Request, []byte) []byte {
 // apart used to cause 20 refresh grants; 50 concurrent verifies just after
 // expiry cause exactly one.
 func TestRefreshShortLivedTokens(t *testing.T) {
-	b := newBench(t, benchOptions{Tamper: withExpiresIn(5)})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{Tamper: withExpiresIn(5)})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	for i := 0; i < 20; i++ {
 		b.Clock.Advance(time.Second)
 		if p := br.Verify(); p.Status != http.StatusOK {
@@ -76,11 +79,13 @@ func TestRefreshShortLivedTokens(t *testing.T) {
 // time.Duration used to overflow to a date in 1734 (and so refresh on every
 // request); it is capped at ten years.
 func TestRefreshLifetimeReadDefensively(t *testing.T) {
+	t.Parallel()
 	for _, v := range []any{9223372037, 1e300, "9223372037"} {
 		t.Run(fmt.Sprintf("%T %v", v, v), func(t *testing.T) {
-			b := newBench(t, benchOptions{Tamper: withExpiresIn(v)})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{Tamper: withExpiresIn(v)})
 			br := b.NewBrowser()
-			br.MustLogin("dev", ada)
+			br.MustLogin("dev", authtest.Ada)
 			status, s := br.Session()
 			if status != http.StatusOK {
 				t.Fatalf("session: %d", status)
@@ -139,12 +144,14 @@ func (o *outage) intercept(req *http.Request) (*http.Response, error) {
 // once the IdP is back a later request refreshes. Only a definitive
 // refusal (invalid_grant, another 4xx) ends the session.
 func TestRefreshTransientFailureKeepsSession(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"network", "503", "429"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			o := &outage{}
-			b := newBench(t, benchOptions{Intercept: o.intercept})
+			b := authtest.New(t, authtest.Options{Intercept: o.intercept})
 			br := b.NewBrowser()
-			br.MustLogin("dev", ada)
+			br.MustLogin("dev", authtest.Ada)
 			o.mode.Store(mode)
 			b.Clock.Advance(6 * time.Minute)
 			for i := 0; i < 5; i++ {
@@ -169,10 +176,11 @@ func TestRefreshTransientFailureKeepsSession(t *testing.T) {
 		})
 	}
 	t.Run("invalid_grant ends the session", func(t *testing.T) {
+		t.Parallel()
 		o := &outage{}
-		b := newBench(t, benchOptions{Intercept: o.intercept})
+		b := authtest.New(t, authtest.Options{Intercept: o.intercept})
 		br := b.NewBrowser()
-		br.MustLogin("dev", ada)
+		br.MustLogin("dev", authtest.Ada)
 		o.mode.Store("400")
 		b.Clock.Advance(6 * time.Minute)
 		if p := br.Verify(); p.Status != http.StatusUnauthorized {
@@ -186,9 +194,10 @@ func TestRefreshTransientFailureKeepsSession(t *testing.T) {
 // refresh per session per short interval now reaches the IdP; the others
 // are answered 429 with Retry-After, and the session stays.
 func TestForcedRefreshRateLimited(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	ok, limited := 0, 0
 	for i := 0; i < 200; i++ {
 		p := br.Post("/auth/refresh")

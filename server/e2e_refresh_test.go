@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/server"
 	"github.com/tidwall/gjson"
 )
@@ -26,7 +28,7 @@ const rsCookieName = "__Host-authflow_session"
 
 // rsRefreshToken returns the refresh token of the IdP's newest token
 // answer; it fails the test when there is none.
-func rsRefreshToken(t *testing.T, b *Bench) string {
+func rsRefreshToken(t *testing.T, b *authtest.Bench) string {
 	t.Helper()
 	rt := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "refresh_token").String()
 	if rt == "" {
@@ -36,7 +38,7 @@ func rsRefreshToken(t *testing.T, b *Bench) string {
 }
 
 // rsExpiry returns /auth/session's access_token_expires_at.
-func rsExpiry(t *testing.T, br *Browser) time.Time {
+func rsExpiry(t *testing.T, br *authtest.Browser) time.Time {
 	t.Helper()
 	status, s := br.Session()
 	if status != http.StatusOK {
@@ -71,14 +73,14 @@ func rsFetch(c *http.Client, method, target string, header http.Header) (int, st
 
 // rsIdPPost POSTs form to the IdP's path as the Basic client (RFC 6749
 // §2.3.1 form-encoding of id and secret), bypassing authflow.
-func rsIdPPost(t *testing.T, b *Bench, path string, form url.Values) (int, string) {
+func rsIdPPost(t *testing.T, b *authtest.Bench, path string, form url.Values) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, b.IdPURL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(basicClient), url.QueryEscape(basicSecret))
+	req.SetBasicAuth(url.QueryEscape(authtest.BasicClient), url.QueryEscape(authtest.BasicSecret))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -108,13 +110,14 @@ func rsRunConcurrently(n int, fn func(i int) error) []error {
 }
 
 // rsGrants returns the IdP's refresh_token grant count.
-func rsGrants(b *Bench) int64 { return b.IdP.Stats().RefreshTokenGrants }
+func rsGrants(b *authtest.Bench) int64 { return b.IdP.Stats().RefreshTokenGrants }
 
 // TestRefreshAfterExpiryRotates: an expired access token is refreshed on
 // the next verify, the rotated refresh token is stored (a second refresh
 // succeeds although devidp refuses a used one), and the session's expiry
 // moves forward. For client_secret_basic and client_secret_post.
 func TestRefreshAfterExpiryRotates(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		strategy, groups string
 	}{
@@ -122,9 +125,10 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 		{"devpost", "admins,devs"}, // profile asks for groups in the ID token
 	} {
 		t.Run(tc.strategy, func(t *testing.T) {
-			b := newBench(t, benchOptions{})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
-			br.MustLogin(tc.strategy, ada)
+			br.MustLogin(tc.strategy, authtest.Ada)
 			prevRT := rsRefreshToken(t, b)
 			prevExp := rsExpiry(t, br)
 			if n := rsGrants(b); n != 0 {
@@ -133,7 +137,7 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 			for round := int64(1); round <= 2; round++ {
 				b.Clock.Advance(6 * time.Minute)
 				v := br.Verify()
-				if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != ada.ID ||
+				if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID ||
 					v.Header.Get("X-Auth-Strategy") != tc.strategy || v.Header.Get("X-Auth-Groups") != tc.groups {
 					t.Fatalf("round %d: /auth/verify after expiry: %d %v", round, v.Status, v.Header)
 				}
@@ -162,7 +166,7 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 			if n := len(b.Logs.Entries("refresh failed; session ended")); n != 0 {
 				t.Errorf("%d refresh failures logged", n)
 			}
-			b.assertNoSecrets("logs", b.Logs.String())
+			b.AssertNoSecrets("logs", b.Logs.String())
 		})
 	}
 }
@@ -170,7 +174,8 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 // TestRefreshNotBeforeDue: no refresh while the access token is valid for
 // longer than RefreshSkew (30s); within the skew, or after expiry, one.
 func TestRefreshNotBeforeDue(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	for _, tc := range []struct {
 		name    string
 		advance time.Duration
@@ -184,7 +189,7 @@ func TestRefreshNotBeforeDue(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			br.MustLogin("dev", ada)
+			br.MustLogin("dev", authtest.Ada)
 			before := rsGrants(b)
 			b.Clock.Advance(tc.advance)
 			for i := 0; i < 4; i++ {
@@ -206,9 +211,10 @@ func TestRefreshNotBeforeDue(t *testing.T) {
 // expiry — forward-auth, /auth/session and an application page behind
 // Require — all succeed on exactly one refresh.
 func TestRefreshConcurrent(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	for round := int64(1); round <= 2; round++ {
 		b.Clock.Advance(6 * time.Minute)
 		errs := rsRunConcurrently(50, func(i int) error {
@@ -223,14 +229,14 @@ func TestRefreshConcurrent(t *testing.T) {
 			default:
 				path = "/auth/verify"
 			}
-			status, body, err := rsFetch(br.c, http.MethodGet, b.URL+path, header)
+			status, body, err := rsFetch(br.Client(), http.MethodGet, b.URL+path, header)
 			if err != nil {
 				return fmt.Errorf("%s: %v", path, err)
 			}
 			if status != http.StatusOK {
 				return fmt.Errorf("%s: %d %s", path, status, body)
 			}
-			if path != "/auth/verify" && !strings.Contains(body, ada.ID) {
+			if path != "/auth/verify" && !strings.Contains(body, authtest.Ada.ID) {
 				return fmt.Errorf("%s: body without the user: %s", path, body)
 			}
 			return nil
@@ -258,6 +264,7 @@ func TestRefreshConcurrent(t *testing.T) {
 // (the public client has no refresh step) gets 409 saying so and keeps its
 // session.
 func TestRefreshForced(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		strategy   string // "" for no login
@@ -272,11 +279,12 @@ func TestRefreshForced(t *testing.T) {
 		{"public client without refresh step", "devpublic", "", http.StatusConflict, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBench(t, benchOptions{})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
 			var exp0 time.Time
 			if tc.strategy != "" {
-				br.MustLogin(tc.strategy, ada)
+				br.MustLogin(tc.strategy, authtest.Ada)
 				exp0 = rsExpiry(t, br)
 			}
 			b.Clock.Advance(time.Minute) // not due: 4 minutes left
@@ -299,7 +307,7 @@ func TestRefreshForced(t *testing.T) {
 			switch tc.wantStatus {
 			case http.StatusOK:
 				user, _ := j["user"].(map[string]any)
-				if j["strategy"] != tc.strategy || user["sub"] != ada.ID {
+				if j["strategy"] != tc.strategy || user["sub"] != authtest.Ada.ID {
 					t.Errorf("answer %v, want the session", j)
 				}
 				exp, err := time.Parse(time.RFC3339, fmt.Sprint(j["access_token_expires_at"]))
@@ -319,8 +327,8 @@ func TestRefreshForced(t *testing.T) {
 				if v := br.Verify(); v.Status != http.StatusOK {
 					t.Errorf("verify afterwards: %d", v.Status)
 				}
-				b.assertNoSecrets("answer", p.Body)
-				b.assertNoSecrets("logs", b.Logs.String())
+				b.AssertNoSecrets("answer", p.Body)
+				b.AssertNoSecrets("logs", b.Logs.String())
 			}
 		})
 	}
@@ -330,20 +338,21 @@ func TestRefreshForced(t *testing.T) {
 // session ends everywhere, its cookie is cleared, and the log says so
 // without any token.
 func TestRefreshFailureEndsSession(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// spoil makes the IdP refuse the session's refresh token rt; it
 		// returns the refresh grants it made itself.
-		spoil func(t *testing.T, b *Bench, rt string) int64
+		spoil func(t *testing.T, b *authtest.Bench, rt string) int64
 	}{
-		{"revoked at the IdP", func(t *testing.T, b *Bench, rt string) int64 {
+		{"revoked at the IdP", func(t *testing.T, b *authtest.Bench, rt string) int64 {
 			status, body := rsIdPPost(t, b, "/revoke", url.Values{"token": {rt}, "token_type_hint": {"refresh_token"}})
 			if status != http.StatusOK {
 				t.Fatalf("revoking at the IdP: %d %s", status, body)
 			}
 			return 0
 		}},
-		{"used up elsewhere (rotation)", func(t *testing.T, b *Bench, rt string) int64 {
+		{"used up elsewhere (rotation)", func(t *testing.T, b *authtest.Bench, rt string) int64 {
 			status, body := rsIdPPost(t, b, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 			if status != http.StatusOK {
 				t.Fatalf("refreshing at the IdP: %d %s", status, body)
@@ -352,9 +361,10 @@ func TestRefreshFailureEndsSession(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBench(t, benchOptions{})
+			t.Parallel()
+			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
-			br.MustLogin("dev", ada)
+			br.MustLogin("dev", authtest.Ada)
 			cookie := br.Cookie(rsCookieName)
 			own := tc.spoil(t, b, rsRefreshToken(t, b))
 			b.Clock.Advance(6 * time.Minute)
@@ -391,7 +401,7 @@ func TestRefreshFailureEndsSession(t *testing.T) {
 			if e := entries[0]; e["strategy"] != "dev" || e["level"] != "WARN" || !strings.Contains(fmt.Sprint(e["error"]), "invalid_grant") {
 				t.Errorf("log entry %v", e)
 			}
-			b.assertNoSecrets("logs", b.Logs.String())
+			b.AssertNoSecrets("logs", b.Logs.String())
 		})
 	}
 }
@@ -400,16 +410,17 @@ func TestRefreshFailureEndsSession(t *testing.T) {
 // public client asks for no offline_access and has no refresh step)
 // outlives its access token: the identity was verified at login.
 func TestRefreshWithoutRefreshToken(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("devpublic", ada)
+	br.MustLogin("devpublic", authtest.Ada)
 	if rt := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "refresh_token"); rt.Exists() {
 		t.Fatalf("the public client got a refresh token; the test would not test anything")
 	}
 	exp := rsExpiry(t, br)
 	for _, d := range []time.Duration{6 * time.Minute, 2 * time.Hour} {
 		b.Clock.Advance(d)
-		if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != ada.ID {
+		if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID {
 			t.Errorf("verify after %v: %d %v", d, v.Status, v.Header)
 		}
 		if got := rsExpiry(t, br); !got.Equal(exp) {
@@ -430,7 +441,8 @@ var rsHref = regexp.MustCompile(`href="([^"]+)"`)
 // (and the login leads back), answers API requests with 401 JSON, and
 // hands the application the signed-in user.
 func TestRequire(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
 	for _, tc := range []struct {
 		name     string
@@ -495,7 +507,7 @@ func TestRequire(t *testing.T) {
 		if start.Status != http.StatusFound || !strings.HasPrefix(start.Location, b.IdPURL+"/authorize?") {
 			t.Fatalf("GET %s: %d to %q", dev, start.Status, start.Location)
 		}
-		back := br.Get(br.SignIn(start.Location, ada))
+		back := br.Get(br.SignIn(start.Location, authtest.Ada))
 		if back.Status != http.StatusFound || back.Location != b.URL+"/app/x" {
 			t.Fatalf("callback: %d to %q, want 302 to /app/x; %s", back.Status, back.Location, back.Body)
 		}
@@ -513,7 +525,7 @@ func TestRequire(t *testing.T) {
 			}
 			j := p.JSON()
 			groups := fmt.Sprint(j["groups"])
-			if j["sub"] != ada.ID || j["email"] != ada.Email || j["strategy"] != "dev" || groups != "[admins devs]" || j["path"] != "/app/x" {
+			if j["sub"] != authtest.Ada.ID || j["email"] != authtest.Ada.Email || j["strategy"] != "dev" || groups != "[admins devs]" || j["path"] != "/app/x" {
 				t.Errorf("/app/x (Accept %q) = %v", accept, j)
 			}
 		}
@@ -528,9 +540,9 @@ func TestSessionLifetime(t *testing.T) {
 	t.Parallel()
 	t.Run("absolute lifetime", func(t *testing.T) {
 		t.Parallel()
-		b := newBench(t, benchOptions{Config: func(c *server.Config) { c.SessionLifetime = 15 * time.Minute }})
+		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = 15 * time.Minute }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", ada)
+		br.MustLogin("devpublic", authtest.Ada)
 		cookie := br.Cookie(rsCookieName)
 		b.Clock.Advance(14 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusOK {
@@ -549,9 +561,9 @@ func TestSessionLifetime(t *testing.T) {
 
 	t.Run("idle timeout", func(t *testing.T) {
 		t.Parallel()
-		b := newBench(t, benchOptions{Config: func(c *server.Config) { c.IdleTimeout = 10 * time.Minute }})
+		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.IdleTimeout = 10 * time.Minute }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", ada)
+		br.MustLogin("devpublic", authtest.Ada)
 		cookie := br.Cookie(rsCookieName)
 		// Used every 5 minutes for 20: longer than the idle timeout, but
 		// never idle for it.
@@ -573,9 +585,10 @@ func TestSessionLifetime(t *testing.T) {
 	})
 
 	t.Run("refresh past the lifetime ends the session", func(t *testing.T) {
-		b := newBench(t, benchOptions{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
+		t.Parallel()
+		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
 		br := b.NewBrowser()
-		br.MustLogin("dev", ada)
+		br.MustLogin("dev", authtest.Ada)
 		b.Clock.Advance(30 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusOK {
 			t.Fatalf("verify within the lifetime: %d", v.Status)
@@ -596,9 +609,10 @@ func TestSessionLifetime(t *testing.T) {
 	})
 
 	t.Run("lifetime on the server's clock, no refresh token", func(t *testing.T) {
-		b := newBench(t, benchOptions{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
+		t.Parallel()
+		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", ada)
+		br.MustLogin("devpublic", authtest.Ada)
 		b.Clock.Advance(61 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusUnauthorized {
 			t.Errorf("verify past the lifetime: %d, want 401", v.Status)

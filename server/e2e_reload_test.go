@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/metrics"
 	"github.com/authflow/authflow/server"
@@ -17,22 +19,23 @@ import (
 // file) keeps every session whose strategy still exists, and ends those
 // whose strategy is gone at their next use.
 func TestReloadKeepsSessions(t *testing.T) {
-	b := newBench(t, benchOptions{})
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{})
 	dev, post := b.NewBrowser(), b.NewBrowser()
-	dev.MustLogin("dev", ada)
-	post.MustLogin("devpost", bob)
+	dev.MustLogin("dev", authtest.Ada)
+	post.MustLogin("devpost", authtest.Bob)
 
-	if err := b.App().Server.SetEngine(b.NewEngine(t, defaultStrategies, nil)); err != nil {
+	if err := b.App().Server.SetEngine(b.NewEngine(t, authtest.DefaultStrategies, nil)); err != nil {
 		t.Fatal(err)
 	}
-	for name, br := range map[string]*Browser{"dev": dev, "devpost": post} {
+	for name, br := range map[string]*authtest.Browser{"dev": dev, "devpost": post} {
 		if p := br.Verify(); p.Status != http.StatusOK {
 			t.Errorf("%s session after reloading the same file: verify %d", name, p.Status)
 		}
 	}
 
 	// The new file drops devpost.
-	withoutPost := strings.Replace(defaultStrategies, `"devpost": {`, `"devpost-renamed": {`, 1)
+	withoutPost := strings.Replace(authtest.DefaultStrategies, `"devpost": {`, `"devpost-renamed": {`, 1)
 	withoutPost = strings.Replace(withoutPost, `"client_id": "post-app"`, `"client_id": "post-app", "redirect_path": "/auth/devpost/callback"`, 1)
 	if err := b.App().Server.SetEngine(b.NewEngine(t, withoutPost, nil)); err != nil {
 		t.Fatal(err)
@@ -47,7 +50,7 @@ func TestReloadKeepsSessions(t *testing.T) {
 		t.Errorf("removed strategy's login: %d, want 404", p.Status)
 	}
 	// A new login with the renamed strategy works (its callback path kept).
-	if p := b.NewBrowser().Login("devpost-renamed", bob, ""); p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
+	if p := b.NewBrowser().Login("devpost-renamed", authtest.Bob, ""); p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
 		t.Errorf("login with the reloaded strategy: %d to %q: %s", p.Status, p.Location, p.Body)
 	}
 }
@@ -55,17 +58,18 @@ func TestReloadKeepsSessions(t *testing.T) {
 // TestMetricsObserveServer: the Prometheus metrics count logins by outcome,
 // verifications, refreshes, step latencies and key-set fetches.
 func TestMetricsObserveServer(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	b := newBench(t, benchOptions{Config: func(c *server.Config) { c.Observer = m }})
+	b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.Observer = m }})
 	// The bench's engine has no hooks; swap in one that reports to m.
-	eng := b.NewEngine(t, defaultStrategies, func(o *engine.Options) { o.OnStep, o.OnKeysFetch = m.Step, m.KeysFetch })
+	eng := b.NewEngine(t, authtest.DefaultStrategies, func(o *engine.Options) { o.OnStep, o.OnKeysFetch = m.Step, m.KeysFetch })
 	if err := b.App().Server.SetEngine(eng); err != nil {
 		t.Fatal(err)
 	}
 
 	br := b.NewBrowser()
-	br.MustLogin("dev", ada)
+	br.MustLogin("dev", authtest.Ada)
 	br.Verify()
 	b.NewBrowser().Verify()                                // unauthenticated
 	br.Get("/auth/dev/callback?code=x&state=never-issued") // state_mismatch

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authflow/authflow/internal/authtest"
+
 	"github.com/authflow/authflow/strategies"
 )
 
@@ -45,6 +47,7 @@ const tlStrategies = `{
 // /auth/session; loading it must fail. When it loads, the test logs in and
 // shows what the browser would have received.
 func TestE2ETokenLeakRefusedAtLoad(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, mod, steps, want string
 	}{
@@ -59,6 +62,7 @@ func TestE2ETokenLeakRefusedAtLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			file := strings.NewReplacer("{{MOD}}", tt.mod, "{{STEPS}}", tt.steps).Replace(tlStrategies)
 			_, err := strategies.Parse("leak.json", []byte(strings.ReplaceAll(file, "{{IDP}}", "http://127.0.0.1:1")))
 			if err != nil {
@@ -68,15 +72,15 @@ func TestE2ETokenLeakRefusedAtLoad(t *testing.T) {
 				return
 			}
 			// The file loaded: this is what a page script would read.
-			b := newBench(t, benchOptions{Strategies: file})
+			b := authtest.New(t, authtest.Options{Strategies: file})
 			br := b.NewBrowser()
-			br.MustLogin("devpost", ada)
+			br.MustLogin("devpost", authtest.Ada)
 			status, s := br.Session()
 			body, _ := json.Marshal(s)
 			if status != http.StatusOK {
 				t.Fatalf("/auth/session: %d %s", status, body)
 			}
-			b.assertNoSecrets("/auth/session", string(body))
+			b.AssertNoSecrets("/auth/session", string(body))
 			t.Errorf("the file loaded; it must be refused (/auth/session: %.400s)", body)
 		})
 	}

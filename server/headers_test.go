@@ -10,6 +10,7 @@ import (
 )
 
 func TestIdentityHeaders(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		u    *User

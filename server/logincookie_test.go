@@ -70,6 +70,7 @@ func lcSeal(t *testing.T, s *Server, p *pendingLogin) string {
 }
 
 func TestLoginCookieSealOpen(t *testing.T) {
+	t.Parallel()
 	s := lcServer(t, Config{})
 	p := &pendingLogin{Strategy: "dev", State: "state-value", Nonce: "nonce-value", CodeVerifier: "verifier-value",
 		ReturnTo: "/app/return-to", Started: 1700000000000}
@@ -105,6 +106,7 @@ func TestLoginCookieSealOpen(t *testing.T) {
 // TestLoginKeyShared: two servers on one Store mint one key between them
 // and open each other's cookies; Config.LoginKey writes nothing.
 func TestLoginKeyShared(t *testing.T) {
+	t.Parallel()
 	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
 	a, b := lcServer(t, Config{Store: m}), lcServer(t, Config{Store: m})
@@ -140,6 +142,7 @@ func TestLoginKeyShared(t *testing.T) {
 // instance that has not read the new key yet reads it when a cookie opens
 // with none of its keys.
 func TestLoginKeyRotation(t *testing.T) {
+	t.Parallel()
 	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
 	now := time.Now()
@@ -170,6 +173,7 @@ func TestLoginKeyRotation(t *testing.T) {
 // the next call tries again; with a cached key, it serves on and asks the
 // store again only after loginKeyRecheck.
 func TestLoginKeyStoreDown(t *testing.T) {
+	t.Parallel()
 	m := store.NewMemory(store.MemoryOptions{})
 	t.Cleanup(func() { m.Close() })
 	f := &lcFlaky{Memory: m}
@@ -203,6 +207,7 @@ func TestLoginKeyStoreDown(t *testing.T) {
 // cookies within loginCookieBudget; the oldest go first, cookies that do
 // not open before any.
 func TestPruneLoginCookies(t *testing.T) {
+	t.Parallel()
 	s := lcServer(t, Config{})
 	aeads, _, err := s.loginAEADs(t.Context(), loginKeyRecheck)
 	if err != nil {
@@ -258,6 +263,7 @@ func TestPruneLoginCookies(t *testing.T) {
 }
 
 func TestCookieName(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		base   string
 		secure bool

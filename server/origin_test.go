@@ -6,6 +6,7 @@ import (
 )
 
 func TestReturnTo(t *testing.T) {
+	t.Parallel()
 	s := &Server{origin: "https://app.example.com"}
 	tests := []struct{ in, want string }{
 		{"", ""},
@@ -37,6 +38,7 @@ func TestReturnTo(t *testing.T) {
 }
 
 func TestSameOrigin(t *testing.T) {
+	t.Parallel()
 	s := &Server{origin: "https://app.example.com"}
 	tests := []struct {
 		name, origin, referer, site string

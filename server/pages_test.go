@@ -12,6 +12,7 @@ import (
 
 // TestClassify: each failure the issue names gets its own page and status.
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	step := func(step string, err error) error { return &engine.StepError{Strategy: "okta", Step: step, Err: err} }
 	pe := func(code, desc string) error {
 		return step("token", &engine.ProviderError{Step: "token", StatusCode: 400, Code: engine.ErrorCode(code), Description: desc})

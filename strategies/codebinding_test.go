@@ -9,6 +9,7 @@ import (
 // when nothing binds the authorization code to the login's browser (no
 // PKCE and no nonce), and only then.
 func TestCodeInjectionWarning(t *testing.T) {
+	t.Parallel()
 	const file = `{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://idp.test/authorize", "client_id": "cid", "client_secret": "${env.SECRET}",
 	  {{MOD}}
@@ -60,6 +61,7 @@ func TestCodeInjectionWarning(t *testing.T) {
 // off (LinkedIn supports neither for web apps, see docs/providers.md), so
 // every file that uses it is told.
 func TestCodeInjectionWarningLinkedIn(t *testing.T) {
+	t.Parallel()
 	ps := Check("f.json", []byte(`{"strategies": {"linkedin": {"client_id": "86abc", "client_secret": "${env.LINKEDIN_SECRET}"}}}`))
 	for _, p := range ps {
 		if p.Severity == SevWarning && p.Strategy == "linkedin" && strings.Contains(p.Message, "authorization code injection") {

@@ -31,6 +31,7 @@ func golden(t *testing.T, path string, got []byte) {
 
 // TestValidateGolden checks the problems reported for each testdata file.
 func TestValidateGolden(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../testdata/*.json")
 	if len(files) == 0 {
 		t.Fatal("no testdata files")
@@ -54,6 +55,7 @@ func TestValidateGolden(t *testing.T) {
 // TestExplainGolden checks explain output for every strategy of every valid
 // testdata file.
 func TestExplainGolden(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../testdata/*.json")
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
@@ -76,6 +78,7 @@ func TestExplainGolden(t *testing.T) {
 
 // TestExplainMasksSecrets: a secret written in the file never reaches explain.
 func TestExplainMasksSecrets(t *testing.T) {
+	t.Parallel()
 	set, err := Parse("f.json", []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://idp.test/authorize", "client_id": "cid", "client_secret": "hunter2-secret",
 	  "api_password": "pw-literal", "scope": "openid",

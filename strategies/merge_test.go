@@ -44,6 +44,7 @@ func stepNames(st *Strategy) string {
 }
 
 func TestMerge(t *testing.T) {
+	t.Parallel()
 	const base = `"client_id": "cid", "client_secret": "${env.S}", "tenant": "acme"`
 	tests := []struct {
 		name  string
@@ -101,6 +102,7 @@ func TestMerge(t *testing.T) {
 }
 
 func TestRequiredValues(t *testing.T) {
+	t.Parallel()
 	// Omitting the catalogue's empty values is one error per value, naming
 	// it and where it is used.
 	_, ps := parseWithTestCatalogue(t, `{"base_uri": "https://app.test", "strategies": {"idp": {"client_id": "cid"}}}`)
@@ -119,6 +121,7 @@ func TestRequiredValues(t *testing.T) {
 }
 
 func TestReservedName(t *testing.T) {
+	t.Parallel()
 	_, err := Parse("f.json", []byte(`{"strategies": {"jwt": {"auth_uri": "https://x.test/a", "client_id": "c"}}}`))
 	if err == nil || !strings.Contains(err.Error(), `f.json: strategy "jwt": the name "jwt" is reserved`) {
 		t.Fatalf("err = %v", err)
@@ -126,6 +129,7 @@ func TestReservedName(t *testing.T) {
 }
 
 func TestSyntaxErrorPosition(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ file, want string }{
 		{"{\n  \"strategies\": {\n    \"a\": {,}\n  }\n}", "f.json:3:11: "},
 		{"{\"strategies\": {}", "f.json:1:18: "},
@@ -140,6 +144,7 @@ func TestSyntaxErrorPosition(t *testing.T) {
 }
 
 func TestDuplicateKey(t *testing.T) {
+	t.Parallel()
 	_, err := Parse("f.json", []byte(`{"strategies": {"a": {"client_id": "x", "client_id": "y"}}}`))
 	if err == nil || !strings.Contains(err.Error(), `strategy "a": key "client_id" appears twice`) {
 		t.Fatalf("err = %v", err)

@@ -13,6 +13,7 @@ import (
 // trusted, as the table says; validation and the compiled bindings both
 // come from it.
 func TestScopeTable(t *testing.T) {
+	t.Parallel()
 	want := map[Phase]string{
 		PhaseVariable:  "env",
 		PhaseFixed:     "env",
@@ -47,6 +48,7 @@ func TestScopeTable(t *testing.T) {
 // TestBindings: each placeholder of a compiled template carries the
 // table's answer: where its value comes from and how far it is trusted.
 func TestBindings(t *testing.T) {
+	t.Parallel()
 	plan, err := Parse("f.json", []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "idp": "https://${env.IDP_HOST}", "auth_uri": "${idp}/authorize?state=${state}&r=${redirect_uri}", "client_id": "c", "scope": "openid",
 	  "steps": [
@@ -83,6 +85,7 @@ func TestBindings(t *testing.T) {
 // compiled template refuses, at run time, a value of the request or the
 // IdP in a URI's scheme, host or path, whatever value the caller supplies.
 func TestTemplateRefusesUntrustedHead(t *testing.T) {
+	t.Parallel()
 	for _, origin := range []interp.Origin{interp.Request, interp.Provider} {
 		tpl := &Template{name: "uri", src: "${x}/users", ctx: interp.URI}
 		tpl.t, _ = interp.Compile(tpl.src, interp.URI)
@@ -97,6 +100,7 @@ func TestTemplateRefusesUntrustedHead(t *testing.T) {
 // TestVariableCycles: a cycle is reported once, as a cycle, on its first
 // member; a variable reading a cycle is not a cycle itself.
 func TestVariableCycles(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ vars, want string }{
 		{`"a": "${b}", "b": "${a}"`, `strategy "acme": a: variable cycle a → b → a`},
 		{`"a": "x${a}"`, `strategy "acme": a: variable cycle a → a`},
@@ -126,6 +130,7 @@ func TestVariableCycles(t *testing.T) {
 // TestCompileGoStrategies: strategies built in Go go through the checks of
 // a file, get its defaults, and are copied.
 func TestCompileGoStrategies(t *testing.T) {
+	t.Parallel()
 	ok := Strategy{Name: "acme", AuthURI: "https://idp.test/authorize", ClientID: "c", Scope: "openid",
 		Steps: []Step{{Name: "jwt", Decode: "${auth.id_token}", Issuer: "https://idp.test"}}}
 	plan, err := Compile("go", ok)
@@ -160,6 +165,7 @@ func TestCompileGoStrategies(t *testing.T) {
 
 // TestPlanIsACopy: what a plan hands out cannot change it.
 func TestPlanIsACopy(t *testing.T) {
+	t.Parallel()
 	plan, err := Parse("f.json", []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://idp.test/authorize", "client_id": "c", "claims": {"email": "mail"},
 	  "steps": [{"name": "jwt", "uri": "https://idp.test/me", "config": {"headers": {"X": "1"}}}]}}}`))

@@ -110,6 +110,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestSchemaCompiles(t *testing.T) {
+	t.Parallel()
 	compileSchema(t, "")
 	if got := at(t, schemaDoc(t), "$schema"); got != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema is %v, want draft 2020-12", got)
@@ -130,6 +131,7 @@ func TestSchemaCompiles(t *testing.T) {
 //   - builtins_unset.json: built-ins without client_id, realm_uri or tenant
 //     ("tennant" is a custom variable to both).
 func TestSchemaAcceptsTestdata(t *testing.T) {
+	t.Parallel()
 	sch := compileSchema(t, "")
 	refused := map[string]bool{"broken.json": true, "builtins_unset.json": true}
 	files, _ := filepath.Glob("../testdata/*.json")
@@ -178,6 +180,7 @@ func fillRequired(k string) string {
 // loader accepts both. mock_strategies.json itself is not a valid strategy
 // file: it leaves client_id and the provider's variables empty.
 func TestSchemaAcceptsBuiltins(t *testing.T) {
+	t.Parallel()
 	sch := compileSchema(t, "")
 	var cat struct {
 		Strategies map[string]map[string]any `json:"strategies"`
@@ -212,6 +215,7 @@ func TestSchemaAcceptsBuiltins(t *testing.T) {
 // TestSchemaListsMatchLoader checks the lists schema.json repeats from the
 // loader's code.
 func TestSchemaListsMatchLoader(t *testing.T) {
+	t.Parallel()
 	doc := schemaDoc(t)
 	defs := at(t, doc, "$defs")
 
@@ -320,6 +324,7 @@ func TestSchemaListsMatchLoader(t *testing.T) {
 // (for editors) and ignores it: no problem, and the same strategies as
 // without it.
 func TestDollarSchemaKeyIgnored(t *testing.T) {
+	t.Parallel()
 	body := `"base_uri": "https://app.example.com", "strategies": {"google": {"client_id": "cid", "client_secret": "${env.S}"}}}`
 	with := []byte(`{"$schema": "` + schemaURL + `", ` + body)
 	without := []byte(`{` + body)
@@ -549,6 +554,7 @@ var agreementCases = []struct {
 // TestSchemaAgreement runs the table: each snippet's verdicts from the loader
 // (Check: any error refuses) and from the schema.
 func TestSchemaAgreement(t *testing.T) {
+	t.Parallel()
 	sch := compileSchema(t, "")
 	for _, tc := range agreementCases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,6 +58,7 @@ func (c secCase) file() []byte {
 // custom variable or a URI's query is masked whatever its name; public
 // values and ${...} references stay readable.
 func TestExplainMasksByPosition(t *testing.T) {
+	t.Parallel()
 	for _, c := range secCases {
 		t.Run(c.name, func(t *testing.T) {
 			set, err := Parse("f.json", c.file())
@@ -86,6 +87,7 @@ func TestExplainMasksByPosition(t *testing.T) {
 // TestExplainMasksConfigAuthAndJSON: Basic credentials and JSON bodies are
 // masked by position too, at any depth; the username (the client id) stays.
 func TestExplainMasksConfigAuthAndJSON(t *testing.T) {
+	t.Parallel()
 	set, err := Parse("f.json", []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://user:pw-SECRET7@idp.test/authorize", "client_id": "cid", "scope": "openid",
 	  "steps": [
@@ -114,6 +116,7 @@ func TestExplainMasksConfigAuthAndJSON(t *testing.T) {
 // TestValidateWarnsLiteralSecret: each literal secret is a warning on its
 // field that says what to do.
 func TestValidateWarnsLiteralSecret(t *testing.T) {
+	t.Parallel()
 	for _, c := range secCases {
 		t.Run(c.name, func(t *testing.T) {
 			ps := Check("f.json", c.file())
@@ -134,6 +137,7 @@ func TestValidateWarnsLiteralSecret(t *testing.T) {
 // TestNoLiteralSecretWarningsOnShippedFiles: the built-in catalogue and the
 // testdata files hold no secrets; validate must not cry wolf about them.
 func TestNoLiteralSecretWarningsOnShippedFiles(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../testdata/*.json")
 	files = append(files, "../demo/strategies.json")
 	for _, f := range files {
@@ -153,6 +157,7 @@ func TestNoLiteralSecretWarningsOnShippedFiles(t *testing.T) {
 // raise no warning: protocol names and URNs, ids, URLs, host names, version
 // headers, and custom variables that only form URIs.
 func TestPublicLiteralsShown(t *testing.T) {
+	t.Parallel()
 	data := []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://${host}/t/${tenant}/authorize?response_type=code&access_type=offline&response_mode=query",
 	  "client_id": "cid", "client_secret": "${env.SECRET}", "scope": "openid",
@@ -185,6 +190,7 @@ func TestPublicLiteralsShown(t *testing.T) {
 // TestExplainMasksSecretInPath: a variable that forms a URI's path (a bot
 // token in api.telegram.org/bot${bot_token}/getMe) is not public by use.
 func TestExplainMasksSecretInPath(t *testing.T) {
+	t.Parallel()
 	set, err := Parse("f.json", []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
 	  "auth_uri": "https://idp.test/authorize", "client_id": "cid", "scope": "openid", "bot_token": "123456:AAF-SECRET11",
 	  "steps": [

@@ -25,6 +25,7 @@ func tlStrategy(top, mod, steps string) []byte {
 // the tokens (which /auth/session shows to the browser) is an error, both
 // for validate (Check) and where serve loads files (Parse).
 func TestTokenLeakRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, top, mod, steps string
 		field                 string // the problem's field
@@ -71,6 +72,7 @@ func TestTokenLeakRefused(t *testing.T) {
 // tokens (Slack's team, Strava's athlete, the granted scope) may be mapped,
 // and the usual user steps stay valid.
 func TestTokenStepClaimsAllowed(t *testing.T) {
+	t.Parallel()
 	for _, mod := range []string{
 		`"claims": {"scope": "token.scope", "team": "token.team.id", "athlete": "token.athlete.id"},`,
 		`"claims": {"email": "email", "name": "jwt.name"},`,
@@ -93,6 +95,7 @@ func TestTokenStepClaimsAllowed(t *testing.T) {
 // URI query of a userinfo step (engine's escaping tests) is not a token
 // request.
 func TestTokenLeakCodeInBody(t *testing.T) {
+	t.Parallel()
 	exchange := `, {"name": "again", "uri": "https://gh.test/login/oauth/access_token", "method": "POST", "form": {"code": "${auth.code}", "client_id": "${client_id}"}}`
 	if _, err := Parse("f.json", tlStrategy("", `"jwt_key": "again",`, exchange)); err == nil || !strings.Contains(err.Error(), "it sends ${auth.code}") {
 		t.Errorf("a user step posting the code loaded, or the error does not say why: %v", err)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseStatTicks(t *testing.T) {
+	t.Parallel()
 	// A command name with spaces and parentheses; utime 1234, stime 56.
 	stat := "4242 (auth (flow) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 56 0 0 20 0 8 0 100 0 0"
 	got, err := parseStatTicks(stat)
@@ -22,6 +23,7 @@ func TestParseStatTicks(t *testing.T) {
 }
 
 func TestParseCoreTicks(t *testing.T) {
+	t.Parallel()
 	stat := "cpu  10 0 10 100 0 0 0 0 0 0\n" +
 		"cpu0 100 5 50 1000 20 1 4 0 0 0\n" +
 		"cpu1 7 0 3 90 0 0 0 0 0 0\n"
@@ -48,12 +50,14 @@ func TestParseCoreTicks(t *testing.T) {
 }
 
 func TestCPUTicksOfSelf(t *testing.T) {
+	t.Parallel()
 	if _, err := cpuTicks(1); err != nil {
 		t.Skipf("no /proc here: %v", err)
 	}
 }
 
 func TestParseCommandStats(t *testing.T) {
+	t.Parallel()
 	text := "# Commandstats\r\n" +
 		"cmdstat_get:calls=12,usec=40,usec_per_call=3.33,rejected_calls=0,failed_calls=0\r\n" +
 		"cmdstat_client|setinfo:calls=2,usec=3,usec_per_call=1.50,rejected_calls=0,failed_calls=0\r\n" +
@@ -70,6 +74,7 @@ func TestParseCommandStats(t *testing.T) {
 }
 
 func TestParseWrk(t *testing.T) {
+	t.Parallel()
 	out := "Running 5s test @ http://127.0.0.1:1/auth/verify\n  1 threads and 64 connections\n" +
 		`WRKJSON {"requests":200000,"duration_us":5000000,"p50_us":45,"p99_us":120,"connect_errors":0,"read_errors":1,"write_errors":0,"status_errors":0,"timeouts":2}` + "\n"
 	r, err := parseWrk([]byte(out))
@@ -85,6 +90,7 @@ func TestParseWrk(t *testing.T) {
 }
 
 func TestWrkDuration(t *testing.T) {
+	t.Parallel()
 	if got := wrkDuration(5 * time.Second); got != "5s" {
 		t.Errorf("wrkDuration(5s) = %q", got)
 	}
@@ -94,6 +100,7 @@ func TestWrkDuration(t *testing.T) {
 }
 
 func TestRoundOrderAlternates(t *testing.T) {
+	t.Parallel()
 	targets := []string{"floor", "memory", "redis"}
 	if got := roundOrder(targets, 0); !reflect.DeepEqual(got, targets) {
 		t.Errorf("round 0: %v", got)
@@ -107,6 +114,7 @@ func TestRoundOrderAlternates(t *testing.T) {
 }
 
 func TestMedian(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in   []float64
 		want float64
@@ -120,6 +128,7 @@ func TestMedian(t *testing.T) {
 // Ratios are taken within each round, then the median over rounds: a
 // round where everything ran slower does not move them.
 func TestSummarizeRatiosPerRound(t *testing.T) {
+	t.Parallel()
 	floor := map[int]sample{
 		1: {Round: 1, Target: "floor", RPS: 40000, CPUus: 20, P50us: 50, P99us: 100},
 		2: {Round: 2, Target: "floor", RPS: 20000, CPUus: 40, P50us: 100, P99us: 200},
@@ -139,6 +148,7 @@ func TestSummarizeRatiosPerRound(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
+	t.Parallel()
 	rep := report{Rounds: 1, Duration: "5s", LatencyDuration: "3s", Connections: 64, ServerCPU: "0", ClientCPU: "1",
 		Redis: "own redis-server", Summary: []summary{
 			{Target: "floor", RPS: 39812, CPUus: 23.7, Ratios: &ratios{1, 1, 1, 1}},
@@ -155,6 +165,7 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestFloorHandler(t *testing.T) {
+	t.Parallel()
 	rec := httptest.NewRecorder()
 	floorHandler(rec, httptest.NewRequest(http.MethodGet, "/auth/verify", nil))
 	if rec.Code != http.StatusOK || rec.Header().Get("X-Auth-User") != floorUser || rec.Body.Len() != 0 {
@@ -163,6 +174,7 @@ func TestFloorHandler(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
+	t.Parallel()
 	c, err := parseFlags([]string{"-rounds", "4", "-duration", "5s", "-targets", "redis,floor,redis"})
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 }
 
 func TestValidateExitStatus(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		args  []string
@@ -55,6 +56,7 @@ func TestValidateExitStatus(t *testing.T) {
 }
 
 func TestValidateJSON(t *testing.T) {
+	t.Parallel()
 	code, out := runCLI(t, "validate", "--format", "json", "../../testdata/broken.json")
 	if code != 1 {
 		t.Fatalf("exit %d", code)
@@ -80,6 +82,7 @@ func TestValidateJSON(t *testing.T) {
 }
 
 func TestExplainUnknownStrategy(t *testing.T) {
+	t.Parallel()
 	code, out := runCLI(t, "explain", "../../testdata/spec_example.json", "nope")
 	if code == 0 || !strings.Contains(out, `has no strategy "nope"`) {
 		t.Fatalf("exit %d: %s", code, out)
@@ -87,6 +90,7 @@ func TestExplainUnknownStrategy(t *testing.T) {
 }
 
 func TestProvidersListsCatalogue(t *testing.T) {
+	t.Parallel()
 	code, out := runCLI(t, "providers")
 	if code != 0 || !strings.HasPrefix(out, "NAME") {
 		t.Fatalf("exit %d: %s", code, out)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestSchemaPrintsSchema(t *testing.T) {
+	t.Parallel()
 	code, out := runCLI(t, "schema")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
@@ -28,6 +29,7 @@ func TestSchemaPrintsSchema(t *testing.T) {
 }
 
 func TestSchemaTakesNoArguments(t *testing.T) {
+	t.Parallel()
 	if code, out := runCLI(t, "schema", "extra"); code == 0 {
 		t.Fatalf("exit 0 with an argument: %s", out)
 	}

@@ -26,6 +26,7 @@ func secGoogle(extra string) string {
 // TestValidateTokenLeak: validate (exit 1) and explain (which loads like
 // serve) refuse a strategy that would show tokens at /auth/session.
 func TestValidateTokenLeak(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, extra, want string }{
 		{"jwt_key names the token step", `, "jwt_key": "token"`,
 			`strategy "google": jwt_key: "token" names the token step`},
@@ -51,6 +52,7 @@ func TestValidateTokenLeak(t *testing.T) {
 // (here the built-in linkedin) validates (exit 0) with a warning that names
 // the attack and the fix.
 func TestValidateWarnsCodeInjection(t *testing.T) {
+	t.Parallel()
 	path := secWrite(t, `{"base_uri": "https://app.test", "strategies": {"linkedin": {"client_id": "86abc", "client_secret": "${env.LINKEDIN_SECRET}"}}}`)
 	code, out := runCLI(t, "validate", path)
 	want := path + `: warning: strategy "linkedin": pkce: authorization code injection: with "pkce": false and "nonce": false, nothing binds the code to the browser that started the login`

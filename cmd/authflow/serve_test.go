@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +15,15 @@ import (
 	"github.com/spf13/viper"
 )
 
+// The tests that run serve (startServe, tryServe) or set the environment
+// are not parallel: they set ACME_SECRET in the process's environment
+// (t.Setenv), every serve reloads on the process's SIGHUP (which
+// TestReloadOnSIGHUP sends), and serve sets go-redis's process-global
+// logger. The tests of the other commands run in parallel.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testredis.Stop() // a redis-server the tests started, if any
 	os.Exit(code)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // settingsFrom builds the serve command's settings from args and an
@@ -135,63 +120,30 @@ func TestServeWithoutStrategiesRunsDemo(t *testing.T) {
 func TestServeLifecycle(t *testing.T) {
 	for _, storeKind := range []string{"memory", "redis"} {
 		t.Run(storeKind, func(t *testing.T) {
-			const secret = "acme-secret-value"
-			t.Setenv("ACME_SECRET", secret)
-			args := []string{"--addr=127.0.0.1:0", "--strategies=../../testdata/spec_example.json", "--session-store=" + storeKind}
+			const secret = "acme-secret-value" // startServe's ACME_SECRET
+			args := []string{"--strategies=../../testdata/spec_example.json", "--session-store=" + storeKind}
 			if storeKind == "redis" {
 				args = append(args, "--session-redis-url="+testredis.URL(t))
 			}
-			v := settingsFrom(t, "", args...)
-			var logs syncBuffer
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			ready := make(chan string, 1)
-			done := make(chan error, 1)
-			go func() { done <- serve(ctx, v, &logs, ready) }()
-			var addr string
-			select {
-			case addr = <-ready:
-			case err := <-done:
-				t.Fatalf("serve ended early: %v", err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("serve did not start")
-			}
+			r := startServe(t, args...)
 
-			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := c.Get("http://" + addr + "/healthz")
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
-				t.Errorf("/healthz: %d %q", resp.StatusCode, body)
+			if p := r.br.Get("/healthz"); p.Status != http.StatusOK || p.Body != "ok\n" {
+				t.Errorf("/healthz: %d %q", p.Status, p.Body)
 			}
 			// One strategy: the chooser redirects straight to it, and its
 			// login redirects to the IdP with the spec example's auth_uri.
-			resp, err = c.Get("http://" + addr + "/auth/acme/login")
-			if err != nil {
-				t.Fatal(err)
+			p := r.br.Get("/auth/acme/login")
+			if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "https://sso.acme.test/authorize?") {
+				t.Errorf("/auth/acme/login: %d to %q", p.Status, p.Location)
 			}
-			resp.Body.Close()
-			loc := resp.Header.Get("Location")
-			if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://sso.acme.test/authorize?") {
-				t.Errorf("/auth/acme/login: %d to %q", resp.StatusCode, loc)
-			}
-			if got := resp.Header.Get("Set-Cookie"); !strings.Contains(got, "Secure") || !strings.Contains(got, "HttpOnly") {
+			if got := p.Header.Get("Set-Cookie"); !strings.Contains(got, "Secure") || !strings.Contains(got, "HttpOnly") {
 				t.Errorf("login binding cookie %q: want Secure and HttpOnly (cookie.secure defaults to true)", got)
 			}
 
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("serve after shutdown: %v", err)
-				}
-			case <-time.After(25 * time.Second):
-				t.Fatal("serve did not shut down")
+			if err := r.stop(); err != nil {
+				t.Errorf("serve after shutdown: %v", err)
 			}
-			out := logs.String()
+			out := r.logs.String()
 			for _, want := range []string{`"msg":"authflow serving"`, `"session_store":"` + storeKind + `"`, `"msg":"shutting down"`} {
 				if !strings.Contains(out, want) {
 					t.Errorf("log lacks %s:\n%s", want, out)

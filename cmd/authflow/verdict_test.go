@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // verdictStrategy is one strategy of the SPEC example's shape, named name,
@@ -130,25 +127,12 @@ func TestValidateAgreesWithServe(t *testing.T) {
 // serve; it then stops it. When it did not start, it returns serve's error.
 func startsServing(t *testing.T, path string) (bool, error) {
 	t.Helper()
-	v := settingsFrom(t, "", "--addr=127.0.0.1:0", "--strategies="+path, "--reload=false", "--metrics-addr=off")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, v, io.Discard, ready) }()
-	select {
-	case <-ready:
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(25 * time.Second):
-			t.Error("serve did not stop")
-		}
-		return true, nil
-	case err := <-done:
+	r, err := tryServe(t, "--strategies="+path, "--reload=false", "--metrics-addr=off")
+	if err != nil {
 		return false, err
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve neither started nor failed")
 	}
-	return false, nil
+	if err := r.stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	return true, nil
 }
