@@ -392,20 +392,11 @@ func TestAttackLoginCSRF(t *testing.T) {
 			attacker, victim := b.NewBrowser(), b.NewBrowser()
 			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
 			tt.prepare(t, attacker, victim)
-			before := atkGrants(b)
-
-			p := victim.Get(cb)
-			e := atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
-			atkCause(t, e, tt.cause)
-			atkNoSession(t, victim)
-			if d := atkGrants(b) - before; d != 0 {
-				t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
-			}
-			b.AssertNoSecrets("page", p.Body)
+			atkVictimRefused(t, b, victim, cb, tt.cause)
 
 			// Nothing was used up: the attacker's own browser completes its
 			// own login.
-			p = attacker.Get(cb)
+			p := attacker.Get(cb)
 			if p.Status != http.StatusFound || p.Location != b.URL+"/app/attacker" {
 				t.Errorf("the attacker's own callback after the refused one: %d to %q; %.300s", p.Status, p.Location, p.Body)
 			}
@@ -1095,4 +1086,20 @@ func TestReturnToNginxEscapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// atkVictimRefused opens the attacker's callback cb in the victim's
+// browser and checks that it ends on the "expired" page with cause in the
+// log, with no session, no code sent to the IdP and no secret on the page.
+func atkVictimRefused(t *testing.T, b *authtest.Bench, victim *authtest.Browser, cb, cause string) {
+	t.Helper()
+	before := atkGrants(b)
+	p := victim.Get(cb)
+	e := atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
+	atkCause(t, e, cause)
+	atkNoSession(t, victim)
+	if d := atkGrants(b) - before; d != 0 {
+		t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
+	}
+	b.AssertNoSecrets("page", p.Body)
 }

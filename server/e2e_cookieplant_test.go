@@ -100,16 +100,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 			}
 			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
 			tt.plant(t, attacker, victim)
-			before := atkGrants(b)
-
-			p := victim.Get(cb)
-			e := atkFailPage(t, b, p, http.StatusBadRequest, "expired", "state_mismatch", "")
-			atkCause(t, e, tt.cause)
-			atkNoSession(t, victim)
-			if d := atkGrants(b) - before; d != 0 {
-				t.Errorf("the victim's callback sent the code to the IdP (%d token requests)", d)
-			}
-			b.AssertNoSecrets("page", p.Body)
+			atkVictimRefused(t, b, victim, cb, tt.cause)
 		})
 	}
 
