@@ -27,10 +27,11 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 			u, err = rec.user()
 		}
 		browser := r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+		if err != nil && !sessionEnded(err) {
+			s.sessionUnavailable(w, "require", err, browser)
+			return
+		}
 		if err != nil {
-			if !sessionEnded(err) {
-				s.log.Error("session", "error", err.Error())
-			}
 			if browser {
 				http.Redirect(w, r, "/auth/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 				return

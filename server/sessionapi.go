@@ -43,9 +43,7 @@ func (s *Server) answerSession(w http.ResponseWriter, rec *record, err error) {
 	}
 	if err != nil {
 		if !sessionEnded(err) {
-			ref := newRef()
-			s.log.Error("session", "ref", ref, "error", err.Error())
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "refresh failed", "ref": ref})
+			s.sessionUnavailable(w, "session", err, false)
 			return
 		}
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no session"})

@@ -24,13 +24,15 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect := q.Get("redirect") == "true"
 	rec, err := s.current(w, r, false)
+	if err != nil && !sessionEnded(err) {
+		// The session could not be read (the store is down): not signed
+		// out, so no 401 that would send everyone to the login.
+		s.cfg.Observer.Verify(OutcomeError)
+		s.sessionUnavailable(w, "verify", err, redirect)
+		return
+	}
 	if err != nil {
-		if !sessionEnded(err) {
-			s.log.Error("verify", "error", err.Error())
-			s.cfg.Observer.Verify(OutcomeError)
-		} else {
-			s.cfg.Observer.Verify(OutcomeUnauthenticated)
-		}
+		s.cfg.Observer.Verify(OutcomeUnauthenticated)
 		if redirect {
 			login := s.cfg.BaseURI + "/auth/login"
 			orig := r.Header.Get("X-Forwarded-Uri")
@@ -67,6 +69,20 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // just ended) rather than a failure to look.
 func sessionEnded(err error) bool {
 	return errors.Is(err, errNoSession) || errors.Is(err, errRefreshFailed)
+}
+
+// sessionUnavailable answers a request whose session could not be read
+// (the store failed): 500, as an HTML page when page is set, else JSON,
+// with a reference whose log line holds the cause.
+func (s *Server) sessionUnavailable(w http.ResponseWriter, what string, err error, page bool) {
+	ref := newRef()
+	s.log.Error("session store", "ref", ref, "during", what, "outcome", "error", "error", err.Error())
+	if page {
+		s.render(w, http.StatusInternalServerError, "error", failure{Title: "Something went wrong",
+			Message: "The session service is not available. Please try again in a moment.", Ref: ref})
+		return
+	}
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "session service unavailable", "ref": ref})
 }
 
 // accessDenied is the page for a signed-in user an allow-list refuses.
