@@ -21,8 +21,14 @@ type Config struct {
 	SigninSuccess string
 	// SignoutSuccess is where sign-out redirects. Default "/".
 	SignoutSuccess string
-	// SignoutWebhook, when set, receives a JSON POST after each sign-out.
+	// SignoutWebhook, when set, receives a JSON POST each time a session
+	// ends: at sign-out, by back-channel logout, when the IdP refuses a
+	// refresh, and when a reload removed its strategy (events.go).
 	SignoutWebhook string
+	// SignoutWebhookSecret, when set, signs each POST: the header
+	// Authflow-Signature: t=UNIX,v1=HEX, HEX being the HMAC-SHA256 of
+	// "UNIX.BODY" under this secret.
+	SignoutWebhookSecret string
 	// WebhookAttempts bounds the webhook deliveries per sign-out. Default 3.
 	WebhookAttempts int
 

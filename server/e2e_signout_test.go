@@ -206,7 +206,7 @@ func (h *rsHook) received() []rsHookPost {
 	return append([]rsHookPost(nil), h.posts...)
 }
 
-// TestWebhook: each sign-out POSTs {"event":"signout","strategy","sub",
+// TestWebhook: each sign-out POSTs {"event":"signout","strategy","sub","sid",
 // "time"} to the webhook, retried with backoff (200ms, 400ms) on 5xx up to
 // WebhookAttempts (3) times, then logged as an error; a 4xx is final.
 // Server.Close waits for deliveries in flight.
@@ -268,7 +268,7 @@ func TestWebhook(t *testing.T) {
 				}
 				sort.Strings(keys)
 				if m["event"] != "signout" || m["strategy"] != "dev" || m["sub"] != authtest.Ada.ID ||
-					strings.Join(keys, ",") != "event,strategy,sub,time" {
+					strings.Join(keys, ",") != "event,sid,strategy,sub,time" {
 					t.Errorf("delivery %d: body %s", i, post.body)
 				}
 				if _, err := time.Parse(time.RFC3339, m["time"].(string)); err != nil {

@@ -143,6 +143,7 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 func (s *Server) refreshFailed(ctx context.Context, cur, next *record, latency time.Duration, cause error) (*record, error) {
 	if refusedForGood(cause) {
 		s.dropRecord(ctx, cur)
+		s.announce(eventRefreshFailed, cur)
 		s.cfg.Observer.Refresh(cur.Strategy, OutcomeFailed)
 		s.log.Warn("refresh failed; session ended", "strategy", cur.Strategy, "outcome", "refresh_failed",
 			"latency", latency, "error", cause.Error())

@@ -285,6 +285,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request, force bool) (*r
 			// A reload removed the session's strategy: its identity can no
 			// longer be refreshed, revoked or trusted by a new configuration.
 			s.dropRecord(ctx, rec)
+			s.announce(eventStrategyRemoved, rec)
 			rec, err = nil, errNoSession
 		} else {
 			rec, err = s.refreshIfDue(ctx, st, rec, force)

@@ -81,6 +81,7 @@ func (s *Server) endSessionsOf(ctx context.Context, strategy string, lt *engine.
 			return n, err
 		}
 		s.unindexSession(ctx, rec)
+		s.announce(eventBackchannelLogout, rec)
 		n++
 	}
 	return n, nil

@@ -1,15 +1,8 @@
 package server
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 )
 
 // signout serves POST /auth/signout: revoke the tokens (the revoke step,
@@ -43,13 +36,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.log.Info("signed out", "strategy", rec.Strategy)
-		if s.cfg.SignoutWebhook != "" {
-			s.hooks.Add(1)
-			go func() {
-				defer s.hooks.Done()
-				s.notify(rec)
-			}()
-		}
+		s.announce(eventSignout, rec)
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 }
@@ -60,43 +47,4 @@ func (s *Server) absolute(p string) string {
 		return s.cfg.BaseURI + p
 	}
 	return p
-}
-
-// notify POSTs the sign-out to the webhook: up to WebhookAttempts tries,
-// with backoff, on network errors and 5xx answers.
-func (s *Server) notify(rec *record) {
-	body, _ := json.Marshal(map[string]string{
-		"event": "signout", "strategy": rec.Strategy, "sub": rec.Subject,
-		"time": s.cfg.Now().UTC().Format(time.RFC3339),
-	})
-	wait := 200 * time.Millisecond
-	var last error
-	for attempt := 1; attempt <= s.cfg.WebhookAttempts; attempt++ {
-		if attempt > 1 {
-			time.Sleep(wait)
-			wait *= 2
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.SignoutWebhook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := s.cfg.HTTPClient.Do(req)
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its text holds the webhook's URL, which may carry a secret
-		}
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				cancel()
-				if resp.StatusCode >= 300 {
-					s.log.Warn("signout webhook refused", "status", resp.StatusCode)
-				}
-				return
-			}
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		cancel()
-		last = err
-	}
-	s.log.Error("signout webhook failed", "attempts", s.cfg.WebhookAttempts, "error", last.Error())
 }

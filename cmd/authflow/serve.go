@@ -41,7 +41,9 @@ var settings = []struct {
 	{"base_uri", "base-uri", "external URL of this server, e.g. https://app.example.com (default http://ADDR)", ""},
 	{"signin_success", "signin-success", "where a login without return_to lands", "/"},
 	{"signout_success", "signout-success", "where sign-out redirects", "/"},
-	{"signout_webhook", "signout-webhook", "URL that receives a JSON POST after each sign-out", ""},
+	{"signout_webhook", "signout-webhook", "URL that receives a JSON POST each time a session ends (sign-out, back-channel logout, refused refresh, strategy removed)", ""},
+	// A secret: no flag (other users see flags in ps); AUTHFLOW_SIGNOUT_WEBHOOK_SECRET or the config file.
+	{"signout_webhook_secret", "", "HMAC-SHA256 key that signs each webhook POST (Authflow-Signature)", ""},
 	{"session.store", "session-store", "session store: memory or redis", "memory"},
 	{"session.redis_url", "session-redis-url", "Redis URL for session.store=redis (in the form session.redis_mode asks)", "redis://127.0.0.1:6379/0"},
 	{"session.redis_mode", "session-redis-mode", "how to reach Redis: single, sentinel (URL ?master_name=NAME&addr=…) or cluster (URL ?addr=…&addr=…)", "single"},
@@ -99,6 +101,9 @@ func bindSettings(v *viper.Viper, fs *pflag.FlagSet) {
 	for _, s := range settings {
 		switch d := s.def.(type) {
 		case string:
+			if s.flag == "" {
+				break
+			}
 			fs.String(s.flag, d, s.usage)
 		case bool:
 			fs.Bool(s.flag, d, s.usage)
@@ -108,6 +113,9 @@ func bindSettings(v *viper.Viper, fs *pflag.FlagSet) {
 			fs.Int64(s.flag, d, s.usage)
 		}
 		v.SetDefault(s.key, s.def)
+		if s.flag == "" {
+			continue
+		}
 		v.BindPFlag(s.key, fs.Lookup(s.flag))
 	}
 }
@@ -173,16 +181,17 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	defer st.Close()
 	srv, err := server.New(eng, server.Config{
-		BaseURI:         base,
-		SigninSuccess:   v.GetString("signin_success"),
-		SignoutSuccess:  v.GetString("signout_success"),
-		SignoutWebhook:  v.GetString("signout_webhook"),
-		Store:           st,
-		SessionLifetime: v.GetDuration("session.lifetime"),
-		IdleTimeout:     v.GetDuration("session.idle_timeout"),
-		InsecureCookies: !v.GetBool("cookie.secure"),
-		Logger:          log,
-		Observer:        m,
+		BaseURI:              base,
+		SigninSuccess:        v.GetString("signin_success"),
+		SignoutSuccess:       v.GetString("signout_success"),
+		SignoutWebhook:       v.GetString("signout_webhook"),
+		SignoutWebhookSecret: v.GetString("signout_webhook_secret"),
+		Store:                st,
+		SessionLifetime:      v.GetDuration("session.lifetime"),
+		IdleTimeout:          v.GetDuration("session.idle_timeout"),
+		InsecureCookies:      !v.GetBool("cookie.secure"),
+		Logger:               log,
+		Observer:             m,
 	})
 	if err != nil {
 		eng.Close()
