@@ -67,7 +67,7 @@ func BenchmarkLoadCompile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := engine.New(plan, engine.Options{LookupEnv: env})
+		e, err := engine.New(plan, engine.Options{LookupEnv: env, HTTPClient: builtinsDiscovery()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/authflow/authflow/interp"
@@ -19,6 +21,8 @@ type Strategy struct {
 	vars        map[string]string // resolved variables
 	env         map[string]string // ${env.NAME} the templates read, read once in New
 	redirectURI string
+	discovery   *discovery        // the issuer's discovery document; nil without an issuer
+	leftOut     map[string]string // step (or StepLogout) → the discovery member it lacks
 
 	login   []*step // run after the callback, in order
 	refresh *step
@@ -52,10 +56,29 @@ func (s *Strategy) JWTKey() string { return s.plan.JWTKey() }
 // CanRefresh reports whether the strategy has a refresh step.
 func (s *Strategy) CanRefresh() bool { return s.refresh != nil }
 
+// LeftOut returns the steps (and StepLogout, for logout_uri) the engine
+// runs without because the issuer's discovery document does not name the
+// endpoint they call, each with the member it lacks
+// (${discovery.revocation_endpoint} → "revocation_endpoint").
+func (s *Strategy) LeftOut() map[string]string { return maps.Clone(s.leftOut) }
+
+// DiscoveryURL returns where the strategy's discovery document was read,
+// or "" for a strategy without an issuer.
+func (s *Strategy) DiscoveryURL() string {
+	if s.discovery == nil {
+		return ""
+	}
+	return s.discovery.url
+}
+
 // step is a step of the plan with what the engine binds to it.
 type step struct {
 	*strategies.StepPlan
 	verify *verifier // nil for an unverified decode (debugging only) and HTTP steps
+	// clientAuth is how the engine authenticates the client (a
+	// strategies.ClientAuth* method, "discovery" decided); "" when the
+	// step's form and config.auth do.
+	clientAuth string
 	// ignoreBody: only the status counts (revocation, RFC 7009 §2.2).
 	ignoreBody bool
 }
@@ -65,8 +88,8 @@ type step struct {
 // in their dependency order, checks the URIs it can now, and builds the
 // verifiers. Nothing is compiled here: the plan's templates are run as
 // they are.
-func (e *Engine) bind(sp *strategies.StrategyPlan) (*Strategy, error) {
-	s := &Strategy{e: e, plan: sp, vars: map[string]string{}, env: map[string]string{}}
+func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strategy, error) {
+	s := &Strategy{e: e, plan: sp, vars: map[string]string{}, env: map[string]string{}, leftOut: map[string]string{}}
 	templates := sp.Templates()
 	for _, t := range templates {
 		for _, b := range t.Bindings() {
@@ -97,8 +120,13 @@ func (e *Engine) bind(sp *strategies.StrategyPlan) (*Strategy, error) {
 		return nil, errors.New("base_uri: not set in the strategy, the file, or the server settings")
 	}
 	s.redirectURI = strings.TrimRight(s.vars["base_uri"], "/") + sp.RedirectPath()
+	if sp.Discovery() {
+		if err := s.bindDiscovery(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for _, t := range templates {
-		if t.Context() != interp.URI {
+		if t.Context() != interp.URI || s.leftOut[templateOwner(t)] != "" {
 			continue
 		}
 		if err := t.CheckAbsolute(s.startPrefix); err != nil {
@@ -112,6 +140,9 @@ func (e *Engine) bind(sp *strategies.StrategyPlan) (*Strategy, error) {
 		}
 	}
 	for _, p := range sp.LoginSteps() {
+		if s.leftOut[p.Name()] != "" {
+			continue
+		}
 		st, err := s.bindStep(p)
 		if err != nil {
 			return nil, err
@@ -124,7 +155,7 @@ func (e *Engine) bind(sp *strategies.StrategyPlan) (*Strategy, error) {
 			return nil, err
 		}
 	}
-	if p := sp.RevokeStep(); p != nil {
+	if p := sp.RevokeStep(); p != nil && s.leftOut[p.Name()] == "" {
 		if s.revoke, err = s.bindStep(p); err != nil {
 			return nil, err
 		}
@@ -133,8 +164,68 @@ func (e *Engine) bind(sp *strategies.StrategyPlan) (*Strategy, error) {
 	return s, nil
 }
 
+// bindDiscovery reads the issuer's discovery document, once, and decides
+// which steps it leaves out: a userinfo, revoke or introspect step, or
+// logout_uri, that reads a member the document lacks is left out; any
+// other template that does is an error.
+func (s *Strategy) bindDiscovery(ctx context.Context) error {
+	issuer := s.vars[strategies.VarIssuer]
+	if issuer == "" {
+		return fmt.Errorf("%s: empty: discovery needs the issuer's URL", strategies.VarIssuer)
+	}
+	d, err := s.e.discover(ctx, issuer)
+	if err != nil {
+		return err
+	}
+	s.discovery = d
+	sp := s.plan
+	check := func(owner string, templates ...*strategies.Template) error {
+		m := d.missingMember(templates...)
+		switch {
+		case m == "":
+		case strategies.DiscoveryOptional(owner):
+			s.leftOut[owner] = m
+		case owner == "":
+			return fmt.Errorf("discovery at %s names no %s, which auth_uri needs", d.url, m)
+		default:
+			return fmt.Errorf("discovery at %s names no %s, which step %q needs", d.url, m, owner)
+		}
+		return nil
+	}
+	if err := check("", sp.AuthURI()); err != nil {
+		return err
+	}
+	if err := check(StepLogout, sp.LogoutURI()); err != nil {
+		return err
+	}
+	steps := sp.LoginSteps()
+	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
+		if p != nil {
+			steps = append(steps, p)
+		}
+	}
+	for _, p := range steps {
+		if err := check(p.Name(), stepTemplates(p)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// templateOwner returns the step a template belongs to, StepLogout for
+// logout_uri, "" for the other strategy keys.
+func templateOwner(t *strategies.Template) string {
+	if t.Step() == "" && t.Field() == "logout_uri" {
+		return StepLogout
+	}
+	return t.Step()
+}
+
 func (s *Strategy) bindStep(p *strategies.StepPlan) (*step, error) {
-	st := &step{StepPlan: p}
+	st := &step{StepPlan: p, clientAuth: p.ClientAuth()}
+	if st.clientAuth == strategies.ClientAuthDiscovery {
+		st.clientAuth = s.discovery.clientAuth(st.clientAuth, s.vars["client_secret"])
+	}
 	if p.IsDecode() && !p.InsecureSkipVerify() {
 		v, err := s.newVerifier(p, true)
 		if err != nil {
@@ -154,6 +245,12 @@ func (s *Strategy) fixedValue(b strategies.Binding) (string, bool) {
 		return v, ok
 	case strategies.FromEnv:
 		v, ok := s.env[b.Path]
+		return v, ok
+	case strategies.FromDiscovery:
+		if s.discovery == nil {
+			return "", false
+		}
+		v, ok := s.discovery.members[b.Path]
 		return v, ok
 	case strategies.FromEngine:
 		if b.Root == strategies.VarRedirectURI && s.redirectURI != "" {

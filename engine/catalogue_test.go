@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,7 +24,10 @@ func TestCatalogueCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(set, engine.Options{LookupEnv: func(string) (string, bool) { return "secret-from-env", true }})
+	e, err := engine.New(set, engine.Options{
+		HTTPClient: builtinsDiscovery(),
+		LookupEnv:  func(string) (string, bool) { return "secret-from-env", true },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +55,26 @@ func TestCatalogueCompiles(t *testing.T) {
 		}
 	}
 }
+
+// builtinsDiscovery is a client that answers the one request an engine of
+// testdata/builtins.json makes when it starts: the discovery document of
+// the oidc strategy's issuer, https://idp.example.com.
+func builtinsDiscovery() *http.Client {
+	const iss = "https://idp.example.com"
+	doc := `{"issuer": "` + iss + `", "authorization_endpoint": "` + iss + `/authorize", "token_endpoint": "` + iss + `/token",
+		"jwks_uri": "` + iss + `/jwks", "userinfo_endpoint": "` + iss + `/userinfo"}`
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.String() != iss+"/.well-known/openid-configuration" {
+			return nil, errors.New("no network in this test: " + r.URL.String())
+		}
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(doc)), Request: r}, nil
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // rewriteTransport sends every request to one test server, whatever its
 // host, so that a built-in strategy's real URLs can be exercised locally.

@@ -107,8 +107,23 @@ type Engine struct {
 // compiled or checked again here: a plan is valid by construction. New
 // fails when a ${env.NAME} is unset, when no base_uri is set anywhere, or
 // when a URI the environment completes is not an absolute http(s) URL,
-// naming the strategy and field. Call Close when done with the engine.
+// naming the strategy and field. A strategy with an "issuer" key has its
+// discovery document read here (see NewContext). Call Close when done with
+// the engine.
 func New(plan *strategies.Plan, opts Options) (*Engine, error) {
+	return NewContext(context.Background(), plan, opts)
+}
+
+// NewContext is New with a context for the requests it makes: for each
+// strategy with an "issuer" key, one GET of
+// ${issuer}/.well-known/openid-configuration (OpenID Connect Discovery 1.0
+// §4) through Options.HTTPClient, within Options.StepTimeout and
+// Options.MaxResponseBytes. Its members are ${discovery.NAME}; its issuer
+// must be the configured one, byte for byte. A userinfo, revoke or
+// introspect step, or logout_uri, reading a member the document lacks is
+// left out (Strategy.LeftOut); any other failure is New's error, naming
+// the URL.
+func NewContext(ctx context.Context, plan *strategies.Plan, opts Options) (*Engine, error) {
 	if plan == nil {
 		return nil, errors.New("engine: no plan: compile one with strategies.Load, Parse or Compile")
 	}
@@ -123,7 +138,7 @@ func New(plan *strategies.Plan, opts Options) (*Engine, error) {
 		cancel: cancel,
 	}
 	for _, sp := range plan.Strategies() {
-		s, err := e.bind(sp)
+		s, err := e.bind(ctx, sp)
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("engine: %s: strategy %q: %w", plan.File(), sp.Name(), err)

@@ -37,6 +37,13 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 			}
 			form.Set(f.Name, v)
 		}
+		switch st.clientAuth {
+		case strategies.ClientAuthPost:
+			form.Set("client_id", s.vars["client_id"])
+			form.Set("client_secret", s.vars["client_secret"])
+		case strategies.ClientAuthNone:
+			form.Set("client_id", s.vars["client_id"])
+		}
 		body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 	case st.JSON() != nil:
 		v, err := executeJSON(st.JSON(), sc)
@@ -66,6 +73,10 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 			return nil, fmt.Errorf("%s: %w", h.Value.Field(), wrapExec(err))
 		}
 		req.Header.Set(h.Name, v)
+	}
+	if st.clientAuth == strategies.ClientAuthBasic {
+		// RFC 6749 §2.3.1: client id and secret are form-encoded before Basic.
+		req.SetBasicAuth(url.QueryEscape(s.vars["client_id"]), url.QueryEscape(s.vars["client_secret"]))
 	}
 	if user, pass := st.BasicAuth(); user != nil {
 		u, err := user.Execute(sc.value)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -385,37 +384,13 @@ func (s *jwks) forAnyKID(alg string) (any, error) {
 // (OpenID Connect Discovery 1.0 §4) and returns its jwks_uri, after checking
 // that the document names the same issuer.
 func (e *Engine) discoverJWKS(ctx context.Context, issuer string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.StepTimeout)
-	defer cancel()
-	u := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	d, err := e.discover(ctx, issuer)
 	if err != nil {
-		return "", fmt.Errorf("discovery: %w", err)
+		return "", err
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := e.client.Do(req)
-	if err != nil {
-		if errors.Is(err, ErrResponseTooLarge) {
-			return "", fmt.Errorf("discovery: %w", unwrapURLError(err))
-		}
-		return "", fmt.Errorf("%w: discovery at %s: %v", ErrUnreachable, u, err)
+	uri := d.members["jwks_uri"]
+	if uri == "" {
+		return "", fmt.Errorf("%w: discovery at %s has no jwks_uri", ErrBadResponse, d.url)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", &ProviderError{Step: "discovery", StatusCode: resp.StatusCode}
-	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return "", fmt.Errorf("%w: discovery document: %v", ErrBadResponse, err)
-	}
-	if doc.Issuer != issuer {
-		return "", fmt.Errorf("%w: discovery document names issuer %q, want %q", ErrBadResponse, doc.Issuer, issuer)
-	}
-	if doc.JWKSURI == "" {
-		return "", fmt.Errorf("%w: discovery document has no jwks_uri", ErrBadResponse)
-	}
-	return doc.JWKSURI, nil
+	return uri, nil
 }

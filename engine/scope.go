@@ -24,7 +24,7 @@ type scope struct {
 // value returns the value of one placeholder and whether it has one.
 func (sc *scope) value(b strategies.Binding) (string, bool) {
 	switch b.Source {
-	case strategies.FromVariable, strategies.FromEnv:
+	case strategies.FromVariable, strategies.FromEnv, strategies.FromDiscovery:
 		return sc.s.fixedValue(b)
 	case strategies.FromEngine:
 		switch b.Root {

@@ -50,7 +50,7 @@ func (s *Strategy) Revoke(ctx context.Context, t Tokens) error {
 // token and the post-logout redirect filled in, or "" when it has none.
 func (s *Strategy) LogoutURL(idToken, postLogoutRedirectURI string) (string, error) {
 	t := s.plan.LogoutURI()
-	if t == nil {
+	if t == nil || s.leftOut[StepLogout] != "" {
 		return "", nil
 	}
 	sc := &scope{s: s, tokens: Tokens{IDToken: idToken}, postLogout: postLogoutRedirectURI}

@@ -58,12 +58,18 @@ const (
 	Request
 	// Provider values come from the identity provider (step results, tokens).
 	Provider
+	// Discovered values come from the identity provider too, but from its
+	// OpenID Provider Configuration, read once when the engine starts from
+	// the issuer the configuration names (OpenID Connect Discovery 1.0 §4):
+	// like a jwks_uri written in the file, they are fixed before any
+	// request and may form a URI's scheme, host and path.
+	Discovered
 )
 
 // Trusted reports whether a value of this origin may form a URI's scheme,
-// host or path: Config and Generated values may, Request and Provider
-// values may not.
-func (o Origin) Trusted() bool { return o == Config || o == Generated }
+// host or path: Config, Generated and Discovered values may, Request and
+// Provider values may not.
+func (o Origin) Trusted() bool { return o == Config || o == Generated || o == Discovered }
 
 func (o Origin) String() string {
 	switch o {
@@ -73,6 +79,8 @@ func (o Origin) String() string {
 		return "request"
 	case Provider:
 		return "identity provider"
+	case Discovered:
+		return "discovery"
 	default:
 		return "config"
 	}

@@ -250,7 +250,7 @@ func (c *compiler) build() *StrategyPlan {
 	user := st.UserStep()
 	for _, s := range st.Steps {
 		sf := c.stepsOf[s.Name]
-		p := &StepPlan{name: s.Name, method: strings.ToUpper(s.Method), errorPath: s.ErrorPath,
+		p := &StepPlan{name: s.Name, method: strings.ToUpper(s.Method), errorPath: s.ErrorPath, clientAuth: s.ClientAuth,
 			uri: sf.uri, headers: sf.headers, auth: sf.auth, form: sf.form, json: sf.json,
 			decode: sf.decode, skipVerify: s.InsecureSkipVerify, issuer: sf.issuer, jwksURI: sf.jwksURI,
 			audience: sf.audience, algorithms: slices.Clone(s.Algorithms)}

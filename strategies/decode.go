@@ -33,6 +33,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			st.Claims = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
+		case k == KeyExtends:
+			// checked and applied by the loader before the merge (baseOf)
 		default:
 			s, ok := v.str()
 			if !ok {
@@ -78,6 +80,7 @@ func decodeStep(r *reporter, strategy string, i int, o *node) Step {
 	strs := map[string]*string{
 		"name": &st.Name, "uri": &st.URI, "method": &st.Method, "decode": &st.Decode,
 		"jwks_uri": &st.JWKSURI, "issuer": &st.Issuer, "audience": &st.Audience, "error_path": &st.ErrorPath,
+		"client_auth": &st.ClientAuth,
 	}
 	verify := true
 	for j, k := range o.keys {
@@ -102,8 +105,12 @@ func decodeStep(r *reporter, strategy string, i int, o *node) Step {
 			st.JSON = v.value()
 		case k == "config":
 			decodeConfig(r, strategy, label, v, &st)
+		case k == StepOmit:
+			// The merge drops an omitted step it inherits; one left here has
+			// nothing to drop.
+			r.errorf(strategy, label, k, "only a step inherited from a built-in can be omitted, and this strategy extends none (see \"extends\")")
 		default:
-			r.errorf(strategy, label, k, "unknown step field (known: %s)", "name, uri, method, config, form, json, decode, jwks_uri, issuer, audience, algorithms, verify")
+			r.errorf(strategy, label, k, "unknown step field (known: %s)", "name, uri, method, config, form, json, client_auth, decode, jwks_uri, issuer, audience, algorithms, verify, omit")
 		}
 	}
 	st.InsecureSkipVerify = !verify
@@ -300,6 +307,7 @@ func encodeStep(s Step) *node {
 		o.set("json", nodeOf(s.JSON))
 	}
 	str("error_path", s.ErrorPath)
+	str("client_auth", s.ClientAuth)
 	str("decode", s.Decode)
 	str("jwks_uri", s.JWKSURI)
 	str("issuer", s.Issuer)

@@ -18,11 +18,15 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	st := sp.def
 	fmt.Fprintf(w, "strategy %q (%s)\n", st.Name, st.Label)
 	if st.Builtin {
-		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Name, strings.Join(st.Overridden, ", "))
+		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Extends, strings.Join(st.Overridden, ", "))
 	} else {
 		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
 	}
 	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
+	if sp.Discovery() {
+		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
+			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))
+	}
 	def, err := maskedDefinition(sp)
 	if err != nil {
 		return err
@@ -58,10 +62,27 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	}
 	fmt.Fprintf(w, "         the engine sends %s\n", strings.Join(adds, ", "))
 	fmt.Fprintf(w, "  callback %s, then the login steps:\n", st.RedirectPath)
+	// leftOut notes the discovery members without which a step is left out.
+	leftOut := func(indent, owner string, fields ...string) {
+		if !sp.Discovery() || !DiscoveryOptional(owner) {
+			return
+		}
+		step := owner
+		if owner == "logout" {
+			step = ""
+		}
+		ms := discoveryMembers(sp.fields, func(t *Template) bool {
+			return t.step == step && t.phase != PhaseVariable && (len(fields) == 0 || slices.Contains(fields, t.name))
+		})
+		if len(ms) > 0 {
+			fmt.Fprintf(w, "%sleft out when the discovery document names no %s\n", indent, strings.Join(ms, " or "))
+		}
+	}
 	user := st.UserStep()
 	for i, s := range st.LoginSteps() {
 		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s))
 		fmt.Fprintf(w, "       %-10s reads %s\n", "", reads(s.Name))
+		leftOut(fmt.Sprintf("       %-10s ", ""), s.Name)
 		switch {
 		case s.Name == user:
 			fmt.Fprintf(w, "       %-10s result: the user object (session key %q)\n", "", st.JWTKey)
@@ -82,10 +103,12 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 				when = "at sign-out"
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
+			leftOut("         ", name)
 		}
 	}
 	if st.LogoutURI != "" {
 		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
+		leftOut("         ", "logout", "logout_uri")
 	}
 	if st.BackchannelLogout {
 		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",
@@ -126,6 +149,13 @@ func describeStep(st *Strategy, s Step) string {
 	}
 	if s.Auth != nil {
 		desc += " with HTTP Basic client auth"
+	}
+	switch s.ClientAuth {
+	case "":
+	case ClientAuthDiscovery:
+		desc += " with client auth from discovery (token_endpoint_auth_methods_supported)"
+	default:
+		desc += " with client auth " + s.ClientAuth
 	}
 	return desc
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/authflow/authflow"
@@ -123,7 +124,7 @@ func compileFile(name string, data []byte, cat map[string]*node) (*Plan, Problem
 }
 
 // compileStrategies compiles each strategy of list, merged over the
-// catalogue's default of its name, and checks the redirect paths across
+// built-in it extends (its "extends", else the one of its name), and checks the redirect paths across
 // them.
 func compileStrategies(r *reporter, list *node, cat map[string]*node, fileBase, fileJWTKey string) *Plan {
 	plan := &Plan{file: r.file}
@@ -146,15 +147,19 @@ func compileStrategies(r *reporter, list *node, cat map[string]*node, fileBase, 
 			r.errorf(sname, "", "", "key %q appears twice", user.dup)
 			continue
 		}
-		merged, builtin := user, false
-		if def, ok := cat[sname]; ok {
-			merged, builtin = mergeStrategy(def, user), true
-		}
 		before := len(r.errors())
+		base, ok := baseOf(r, sname, user, cat)
+		if !ok {
+			continue // which built-in it means is unknown: checking more would mislead
+		}
+		merged := user
+		if base != "" {
+			merged = mergeStrategy(r, sname, base, cat[base], user)
+		}
 		st := decodeStrategy(r, sname, merged)
-		st.Source, st.Builtin = r.file, builtin
-		if builtin {
-			st.Overridden = append([]string(nil), user.keys...)
+		st.Source, st.Builtin, st.Extends = r.file, base != "", base
+		if base != "" {
+			st.Overridden = slices.DeleteFunc(slices.Clone(user.keys), func(k string) bool { return k == KeyExtends })
 		}
 		applyDefaults(st, fileBase, fileJWTKey)
 		c := newCompiler(r, st, merged)

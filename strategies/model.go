@@ -20,6 +20,10 @@ type Strategy struct {
 	Source string
 	// Builtin reports whether a catalogue default of the same name was merged in.
 	Builtin bool
+	// Extends names the built-in merged in: the file's "extends", else the
+	// strategy's own name when a built-in has it; "" when Builtin is false.
+	// Only the loader sets it: Compile merges nothing.
+	Extends string
 	// Overridden lists the keys the user's file set over the built-in default.
 	Overridden []string
 
@@ -65,6 +69,12 @@ type Step struct {
 	Auth    *BasicAuth        // config.auth
 	Form    map[string]string // urlencoded body
 	JSON    any               // JSON body; string leaves are templates
+	// ClientAuth (client_auth) makes the engine authenticate the client
+	// itself, with the strategy's client_id and client_secret: one of
+	// ClientAuthBasic, ClientAuthPost, ClientAuthNone, or
+	// ClientAuthDiscovery (what the issuer's discovery document supports).
+	// Default "": the step's own form and config.auth say everything.
+	ClientAuth string
 	// ErrorPath (error_path) is a gjson path naming an error code in a 2xx
 	// answer, for IdPs that answer errors with 200 ({"errcode": 40001}):
 	// a value there other than 0, "", false or null fails the step. An
@@ -82,6 +92,19 @@ type Step struct {
 	// validate warns.
 	InsecureSkipVerify bool
 }
+
+// Client authentication methods a step's client_auth may name (RFC 6749
+// §2.3.1, OpenID Connect Core 1.0 §9), and "discovery": the method follows
+// the discovery document's token_endpoint_auth_methods_supported:
+// client_secret_basic when it lists it or lists nothing, else
+// client_secret_post; none when the strategy has no client_secret (a
+// public client).
+const (
+	ClientAuthBasic     = "client_secret_basic" // HTTP Basic, both parts form-encoded
+	ClientAuthPost      = "client_secret_post"  // client_id and client_secret in the form
+	ClientAuthNone      = "none"                // client_id in the form: a public client
+	ClientAuthDiscovery = "discovery"
+)
 
 // BasicAuth is HTTP Basic client authentication (client_secret_basic).
 type BasicAuth struct {

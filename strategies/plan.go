@@ -159,6 +159,14 @@ func (sp *StrategyPlan) JWTStep() *StepPlan {
 	return nil
 }
 
+// Discovery reports whether the strategy has an issuer key: the engine
+// then reads ${issuer}/.well-known/openid-configuration when it starts,
+// for ${discovery.NAME}.
+func (sp *StrategyPlan) Discovery() bool {
+	_, ok := sp.def.Custom[VarIssuer]
+	return ok
+}
+
 // Claims returns the mapped claims, by name.
 func (sp *StrategyPlan) Claims() []Claim { return slices.Clone(sp.claims) }
 
@@ -184,15 +192,16 @@ type Param struct {
 
 // StepPlan is one compiled step.
 type StepPlan struct {
-	name      string
-	method    string
-	uri       *Template
-	headers   []Param
-	auth      *[2]*Template
-	form      []Param
-	json      any
-	errorPath string
-	isUser    bool
+	name       string
+	method     string
+	uri        *Template
+	headers    []Param
+	auth       *[2]*Template
+	form       []Param
+	json       any
+	errorPath  string
+	clientAuth string
+	isUser     bool
 
 	decode     *Template
 	skipVerify bool
@@ -235,6 +244,11 @@ func (s *StepPlan) Form() []Param { return slices.Clone(s.form) }
 // map[string]any, []any, json.Number, bool and nil whose strings are
 // *Template leaves.
 func (s *StepPlan) JSON() any { return cloneJSON(s.json) }
+
+// ClientAuth returns how the engine authenticates the client on this step
+// (a strategies.ClientAuth* value), or "" when the step's own form and
+// config.auth do.
+func (s *StepPlan) ClientAuth() string { return s.clientAuth }
 
 // ErrorPath returns the gjson path naming an error code in a 2xx answer,
 // or "".

@@ -16,12 +16,12 @@ func TestScopeTable(t *testing.T) {
 	t.Parallel()
 	want := map[Phase]string{
 		PhaseVariable:  "env",
-		PhaseFixed:     "env",
-		PhaseAuthorize: "env state nonce code_challenge redirect_uri",
-		PhaseLogin:     "env state nonce code_verifier code_challenge redirect_uri auth",
-		PhaseRefresh:   "env redirect_uri access_token refresh_token id_token",
-		PhaseRevoke:    "env redirect_uri access_token refresh_token id_token",
-		PhaseLogout:    "env redirect_uri id_token post_logout_redirect_uri",
+		PhaseFixed:     "env discovery",
+		PhaseAuthorize: "env discovery state nonce code_challenge redirect_uri",
+		PhaseLogin:     "env discovery state nonce code_verifier code_challenge redirect_uri auth",
+		PhaseRefresh:   "env discovery redirect_uri access_token refresh_token id_token",
+		PhaseRevoke:    "env discovery redirect_uri access_token refresh_token id_token",
+		PhaseLogout:    "env discovery redirect_uri id_token post_logout_redirect_uri",
 	}
 	for p, w := range want {
 		var got []string
@@ -37,7 +37,8 @@ func TestScopeTable(t *testing.T) {
 	for root, origin := range map[string]interp.Origin{
 		RootEnv: interp.Config, VarRedirectURI: interp.Config, VarPostLogoutRedirectURI: interp.Config,
 		VarState: interp.Generated, VarNonce: interp.Generated, VarCodeVerifier: interp.Generated, VarCodeChallenge: interp.Generated,
-		RootAuth: interp.Request, VarAccessToken: interp.Provider, VarRefreshToken: interp.Provider, VarIDToken: interp.Provider,
+		RootDiscovery: interp.Discovered,
+		RootAuth:      interp.Request, VarAccessToken: interp.Provider, VarRefreshToken: interp.Provider, VarIDToken: interp.Provider,
 	} {
 		if e := scopeOf(root); e == nil || e.origin != origin {
 			t.Errorf("%s: %+v, want origin %s", root, e, origin)

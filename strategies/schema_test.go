@@ -421,7 +421,15 @@ var agreementCases = []struct {
 	{"error_path on an HTTP step", acme("", tokenStep, `{"name": "jwt", "uri": "https://sso.acme.test/me", "error_path": "errcode"}`), bothAccept},
 	{"error_path with a gjson query", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "error_path": "errors.#(fatal==true).code", "form": {"code": "${auth.code}"}}`, jwtStep), bothAccept},
 
+	{"extends a built-in under another name", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}"}`), bothAccept},
+	{"omit an inherited step", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "refresh", "omit": true}]}`), bothAccept},
+
 	// Structural mistakes: both refuse.
+	{"extends a number", strats(`"work": {"extends": 1, "client_id": "c"}`), bothRefuse},
+	{"extends without client_id", strats(`"work": {"extends": "google", "client_secret": "${env.S}"}`), bothRefuse},
+	{"omit with another field", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "refresh", "omit": true, "uri": "https://x.test/t"}]}`), bothRefuse},
+	{"omit false", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "refresh", "omit": false}]}`), bothRefuse},
+	{"omit in a strategy that extends nothing", acme("", tokenStep, jwtStep, `{"name": "revoke", "omit": true}`), bothRefuse},
 	{"strategy named jwt", strats(`"jwt": {"auth_uri": "https://x.test/a", "client_id": "c"}`), bothRefuse},
 	{"strategy name in upper case", strats(`"Acme": {"auth_uri": "https://x.test/a", "client_id": "c"}`), bothRefuse},
 	{"unknown top-level key", `{"strategy": {}, "strategies": {"github": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothRefuse},
@@ -511,6 +519,8 @@ var agreementCases = []struct {
 	// Loader-only: the loader refuses, the schema cannot say why.
 	{"unknown ${variable}", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"code": "${auht.code}"}}`, jwtStep), loaderOnly},
 	{"unclosed ${", acme(`"idp": "${env.IDP"`), loaderOnly},
+	{"extends a name that is no built-in", strats(`"work": {"extends": "googel", "client_id": "c", "client_secret": "${env.S}"}`), loaderOnly},
+	{"omit a step the built-in lacks", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "revok", "omit": true}]}`), loaderOnly},
 	{"${env} without a name", acme(`"idp": "${env}"`), loaderOnly},
 	{"step read before it runs", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"sub": "${jwt.sub}"}}`, jwtStep), loaderOnly},
 	{"step result in the host of a URI", acme("", tokenStep, jwtStep, `{"name": "userinfo", "uri": "https://${token.host}/userinfo"}`), loaderOnly},

@@ -398,7 +398,7 @@ func (m *masker) strategyKey(k string, v *node) *node {
 }
 
 // stepFieldsShown are step fields that hold no value to mask.
-var stepFieldsShown = []string{"name", "method", "algorithms", "verify", "error_path", "omit"}
+var stepFieldsShown = []string{"name", "method", "algorithms", "verify", "error_path", "omit", "client_auth"}
 
 // step masks the literal secrets of one step, at any depth.
 func (m *masker) step(o *node) *node {

@@ -13,7 +13,7 @@ import (
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
-	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout"}
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", KeyExtends}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -155,6 +155,9 @@ func (c *compiler) validateSteps() {
 			if m == "GET" && (s.Form != nil || s.JSON != nil) {
 				r.errorf(name, s.Name, "method", "a GET request has no body; use POST to send form or json")
 			}
+			if s.ClientAuth != "" {
+				c.checkClientAuth(s, m)
+			}
 			for _, f := range []string{"jwks_uri", "issuer", "audience", "algorithms"} {
 				if (f == "jwks_uri" && s.JWKSURI != "") || (f == "issuer" && s.Issuer != "") ||
 					(f == "audience" && s.Audience != "") || (f == "algorithms" && s.Algorithms != nil) {
@@ -183,8 +186,8 @@ func (c *compiler) validateSteps() {
 
 func validateDecode(r *reporter, st *Strategy, s Step, hasOpenID bool) {
 	name := st.Name
-	if s.Method != "" || s.Form != nil || s.JSON != nil || s.Headers != nil || s.Auth != nil {
-		r.errorf(name, s.Name, "decode", "a decode step takes no method, form, json or config")
+	if s.Method != "" || s.Form != nil || s.JSON != nil || s.Headers != nil || s.Auth != nil || s.ClientAuth != "" {
+		r.errorf(name, s.Name, "decode", "a decode step takes no method, form, json, config or client_auth")
 	}
 	if s.InsecureSkipVerify {
 		r.warnf(name, s.Name, "verify", "signature and claim checks are off: for debugging only, never in production")
@@ -232,13 +235,25 @@ func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
 		b.Source, b.Origin = FromVariable, interp.Config
 		return b, true
 	}
+	if root == RootDiscovery && f.phase != PhaseVariable {
+		switch _, has := c.vars[VarIssuer]; {
+		case ref.Path == "":
+			r.errorf(name, f.step, f.name, "%s names no member of the discovery document (write ${discovery.token_endpoint})", ref)
+			return b, false
+		case !has:
+			r.errorf(name, f.step, f.name, "%s: the strategy has no %q key: discovery reads ${%s}/.well-known/openid-configuration", ref, VarIssuer, VarIssuer)
+			return b, false
+		}
+	}
 	switch f.phase {
 	case PhaseVariable:
 		r.errorf(name, f.step, f.name, "%s: a variable may read only ${env.NAME} and other variables", ref)
 		return b, false
 	case PhaseFixed:
-		r.errorf(name, f.step, f.name, "%s: %s is fixed when the file loads: it may read only variables and ${env.NAME}", ref, f.name)
-		return b, false
+		if root != RootDiscovery {
+			r.errorf(name, f.step, f.name, "%s: %s is fixed when the engine starts: it may read only variables, ${env.NAME} and ${discovery.NAME}", ref, f.name)
+			return b, false
+		}
 	}
 	if e := scopeOf(root); e != nil && slices.Contains(e.phases, f.phase) {
 		switch {
@@ -317,6 +332,37 @@ func (c *compiler) checkURI(f *Template) {
 	if err := f.CheckAbsolute(c.staticPrefix); err != nil {
 		r.errorf(st.Name, f.step, f.name, "%v", err)
 	}
+}
+
+// clientAuthMethods are the values client_auth takes.
+var clientAuthMethods = []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone, ClientAuthDiscovery}
+
+// checkClientAuth checks an HTTP step's client_auth: a known method, on a
+// POST with a form the engine adds the client's credentials to, which
+// neither the form nor config.auth sends already.
+func (c *compiler) checkClientAuth(s Step, method string) {
+	r, name := c.r, c.st.Name
+	switch {
+	case !slices.Contains(clientAuthMethods, s.ClientAuth):
+		r.errorf(name, s.Name, "client_auth", "%q is not one of %s", s.ClientAuth, strings.Join(clientAuthMethods, ", "))
+	case s.ClientAuth == ClientAuthDiscovery && !c.hasVar(VarIssuer):
+		r.errorf(name, s.Name, "client_auth", "%q follows the discovery document, and the strategy has no %q key to read it from", s.ClientAuth, VarIssuer)
+	case method != "POST" || s.Form == nil:
+		r.errorf(name, s.Name, "client_auth", "needs a POST with a form: the engine adds the client's credentials to it")
+	case s.Auth != nil:
+		r.errorf(name, s.Name, "client_auth", "config.auth authenticates the client too: keep one of them")
+	}
+	for _, k := range []string{"client_id", "client_secret"} {
+		if _, ok := s.Form[k]; ok {
+			r.errorf(name, s.Name, "form."+k, "client_auth sends the client's credentials: remove %s from the form", k)
+		}
+	}
+}
+
+// hasVar reports whether the strategy has a variable of that name.
+func (c *compiler) hasVar(name string) bool {
+	_, ok := c.vars[name]
+	return ok
 }
 
 func isLoopback(host string) bool {
