@@ -47,7 +47,7 @@ func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "not allowed"})
 			return
 		}
-		ctx := context.WithValue(r.Context(), userKey{}, u)
+		ctx := context.WithValue(r.Context(), userKey{}, u.clone())
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -39,6 +40,18 @@ type userKey struct{}
 func UserFrom(ctx context.Context) (*User, bool) {
 	u, ok := ctx.Value(userKey{}).(*User)
 	return u, ok
+}
+
+// clone returns a copy of u for the application's handler (UserFrom):
+// the session's own User is shared by every request, so the handler gets
+// a Claims map and a Raw of its own. Values nested inside claims are still
+// shared and must only be read.
+func (u *User) clone() *User {
+	c := *u
+	c.Claims = maps.Clone(u.Claims)
+	c.Raw = slices.Clone(u.Raw)
+	c.groups = slices.Clone(u.groups)
+	return &c
 }
 
 // newUser returns the User of a session's identity, its email and groups
