@@ -29,7 +29,8 @@ import (
 // address, %[3]s authflow's (the demo's) address, %[4]s the application's.
 //
 // Beyond the main snippet: X-Auth-Is-Admin is the documentation's group
-// test in nginx itself (a map on $auth_groups, "Header encoding"). And for
+// test in nginx itself (a map on $auth_groups, "Header encoding"), and
+// X-Auth-Token with jwks.json are docs/api-tokens.md's lines. And for
 // the test: one nginx process (master_process off), which the test ends by
 // its pid.
 const nginxConf = `
@@ -75,6 +76,12 @@ http {
             proxy_set_header X-Forwarded-Proto $scheme;
         }
 
+        # authflow's public keys, for the services that verify X-Auth-Token
+        # (docs/api-tokens.md).
+        location = /.well-known/jwks.json {
+            proxy_pass http://authflow;
+        }
+
         # The check nginx makes before each request below.
         location = /auth/verify {
             internal;
@@ -90,11 +97,13 @@ http {
             auth_request_set $auth_email  $upstream_http_x_auth_email;
             auth_request_set $auth_groups $upstream_http_x_auth_groups;
             auth_request_set $auth_strategy $upstream_http_x_auth_strategy;
+            auth_request_set $auth_token  $upstream_http_x_auth_token;
             proxy_set_header X-Auth-User   $auth_user;
             proxy_set_header X-Auth-Email  $auth_email;
             proxy_set_header X-Auth-Groups $auth_groups;
             proxy_set_header X-Auth-Strategy $auth_strategy;
             proxy_set_header X-Auth-Is-Admin $auth_is_admin;
+            proxy_set_header X-Auth-Token $auth_token;
             error_page 401 = @login;
             proxy_pass http://app;
         }

@@ -135,6 +135,7 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+	b.Run("upstream_jwt", benchVerifyUpstreamJWT)
 }
 
 // BenchmarkVerifyHTTP is BenchmarkVerify/memory over loopback HTTP with

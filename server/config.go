@@ -68,6 +68,11 @@ type Config struct {
 	// "login-key", rotated every 30 days) and read by every instance.
 	LoginKey []byte
 
+	// UpstreamJWT signs identity for the services behind authflow: the
+	// X-Auth-Token header of /auth/verify, GET /auth/token and
+	// /.well-known/jwks.json (SPEC §7). Default: off.
+	UpstreamJWT UpstreamJWT
+
 	// Logger receives structured logs; never a token or secret. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -115,6 +120,11 @@ func (c *Config) setDefaults() error {
 	}
 	if n := len(c.LoginKey); n != 0 && n != 32 {
 		return fmt.Errorf("server: Config.LoginKey has %d bytes, want 32 (or none)", n)
+	}
+	if c.UpstreamJWT.Enabled {
+		if err := c.UpstreamJWT.setDefaults(c.BaseURI); err != nil {
+			return err
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

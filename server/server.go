@@ -17,7 +17,8 @@ import (
 
 // Server serves authflow's routes for one engine. Create it with New; it is
 // safe for concurrent use. Mount it at "/" or at "/auth/" and each
-// strategy's redirect_path, and wrap application routes with Require.
+// strategy's redirect_path (and, with UpstreamJWT, /.well-known/jwks.json),
+// and wrap application routes with Require.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
@@ -34,6 +35,7 @@ type Server struct {
 	ownStore *store.Memory
 
 	sessionCookieName string
+	upstream          *upstreamSigner // nil unless Config.UpstreamJWT.Enabled
 
 	routes atomic.Pointer[routes] // swapped whole by SetEngine
 	flight singleflight.Group     // one refresh per session in this process
@@ -66,6 +68,16 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	}
 	// __Host-: Secure, Path=/, no Domain.
 	s.sessionCookieName = cookieName(cfg.CookieName, !cfg.InsecureCookies)
+	if cfg.UpstreamJWT.Enabled {
+		var ephemeral bool
+		if s.upstream, ephemeral, err = newUpstreamSigner(&s.cfg); err != nil {
+			return nil, err
+		}
+		if ephemeral {
+			s.log.Warn("upstream_jwt: no signing key (upstream_jwt.key_file): signing with an ephemeral P-256 key made at start; other instances do not share it and a restart replaces it, so services will refuse tokens another instance signed",
+				"kid", s.upstream.kid)
+		}
+	}
 	if cfg.Store == nil {
 		s.ownStore = store.NewMemory(store.MemoryOptions{Now: cfg.Now})
 		s.cfg.Store = s.ownStore
@@ -96,6 +108,10 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 	mux.HandleFunc("POST /auth/signout", s.signout)
 	mux.HandleFunc("GET /auth/verify", s.verify)
 	mux.HandleFunc("POST /auth/{strategy}/backchannel-logout", s.backchannelLogout)
+	if s.upstream != nil {
+		mux.HandleFunc("GET /auth/token", s.tokenJSON)
+		mux.HandleFunc("GET /.well-known/jwks.json", s.jwksJSON)
+	}
 	for _, st := range eng.Strategies() {
 		if st.BackchannelLogout() && s.index == nil {
 			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)

@@ -60,6 +60,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.ident.setHeaders(w.Header()) // read from the record's head: the body stays undecoded
+	if s.upstream != nil && !s.setUpstreamToken(w, rec, redirect) {
+		return
+	}
 	s.cfg.Observer.Verify(OutcomeOK)
 	w.WriteHeader(http.StatusOK)
 }

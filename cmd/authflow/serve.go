@@ -55,6 +55,10 @@ var settings = []struct {
 	{"log.format", "log-format", "log format: json or text", "json"},
 	{"log.level", "log-level", "log level: debug, info, warn, error", "info"},
 	{"metrics.addr", "metrics-addr", "serve /metrics on this address instead of addr (\"off\" disables it)", ""},
+	{"upstream_jwt.enabled", "upstream-jwt-enabled", "send upstreams an authflow-signed JWT in X-Auth-Token; serve /auth/token and /.well-known/jwks.json", false},
+	{"upstream_jwt.key_file", "upstream-jwt-key-file", "PEM private key that signs the upstream JWT: EC P-256, Ed25519 or RSA >= 2048 bits (default: an ephemeral P-256 key, not shared between instances)", ""},
+	{"upstream_jwt.ttl", "upstream-jwt-ttl", "lifetime of each upstream JWT (never past its session's end)", 15 * time.Minute},
+	{"upstream_jwt.audience", "upstream-jwt-audience", "aud of the upstream JWT (default base_uri)", ""},
 	{"reload", "reload", "reload the strategies file when it changes (SIGHUP always reloads)", true},
 }
 
@@ -174,6 +178,11 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		return err
 	}
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{log}) }) // process-global in go-redis
+	upstream, err := upstreamJWT(v)
+	if err != nil {
+		eng.Close()
+		return err
+	}
 	st, err := openStore(ctx, v)
 	if err != nil {
 		eng.Close()
@@ -190,6 +199,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		SessionLifetime:      v.GetDuration("session.lifetime"),
 		IdleTimeout:          v.GetDuration("session.idle_timeout"),
 		InsecureCookies:      !v.GetBool("cookie.secure"),
+		UpstreamJWT:          upstream,
 		Logger:               log,
 		Observer:             m,
 	})
@@ -292,6 +302,25 @@ type redisLog struct{ log *slog.Logger }
 // Printf implements go-redis's internal.Logging.
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis", "message", fmt.Sprintf(format, v...))
+}
+
+// upstreamJWT reads the upstream_jwt settings. Without a key file the
+// server makes an ephemeral key, and warns that instances do not share it.
+func upstreamJWT(v *viper.Viper) (server.UpstreamJWT, error) {
+	u := server.UpstreamJWT{Enabled: v.GetBool("upstream_jwt.enabled"),
+		TTL: v.GetDuration("upstream_jwt.ttl"), Audience: v.GetString("upstream_jwt.audience")}
+	path := v.GetString("upstream_jwt.key_file")
+	if !u.Enabled || path == "" {
+		return u, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return u, fmt.Errorf("upstream_jwt.key_file: %w", err)
+	}
+	if u.Key, err = server.ParseSigningKey(pem); err != nil {
+		return u, fmt.Errorf("upstream_jwt.key_file %s: %w", path, err)
+	}
+	return u, nil
 }
 
 // sessionStore is a server.Store that serve closes when it stops.
