@@ -10,6 +10,9 @@
 //	POST /auth/refresh              force a refresh
 //	POST /auth/signout              revoke, end the session, notify the webhook
 //	GET  /auth/verify               forward-auth for nginx, Traefik and Caddy
+//	POST /auth/{strategy}/backchannel-logout  the IdP ends sessions (when enabled)
+//	GET  /auth/token                the session's authflow-signed JWT (upstream_jwt)
+//	GET  /.well-known/jwks.json     authflow's public signing keys (upstream_jwt)
 //	GET  /healthz                   liveness
 //
 // A pending login travels in an AES-GCM sealed cookie, spent once at the
