@@ -75,7 +75,7 @@ func setUp(ctx context.Context, cfg config, b *bench) error {
 	// callback URLs.
 	ports := map[string]int{}
 	var redirects []string
-	for _, name := range []string{"memory", "redis"} {
+	for _, name := range authflowTargets {
 		if cfg.has(name) {
 			p, err := freePort()
 			if err != nil {
@@ -106,7 +106,7 @@ func setUp(ctx context.Context, cfg config, b *bench) error {
 			return err
 		}
 	}
-	for _, name := range []string{"memory", "redis"} {
+	for _, name := range authflowTargets {
 		if ports[name] == 0 {
 			continue
 		}
@@ -196,13 +196,17 @@ func startFloor(b *bench, self string) error {
 }
 
 // startAuthflow runs `authflow serve` on the server core, over the memory
-// store or over Redis, with the defaults but for plain-http cookies and
-// quieter logs.
+// store (memory; memory-jwt with upstream_jwt.enabled, so that each check
+// also carries an authflow-signed X-Auth-Token) or over Redis, with the
+// defaults but for plain-http cookies and quieter logs.
 func startAuthflow(ctx context.Context, b *bench, bin, name string, port int, env []string) (*target, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	args := []string{bin, "serve", "--strategies", strategiesPath(b.procs.dir), "--addr", addr,
 		"--cookie-secure=false", "--log-level", "warn"}
 	t := &target{name: name, url: "http://" + addr + "/auth/verify"}
+	if name == "memory-jwt" {
+		args = append(args, "--upstream-jwt-enabled")
+	}
 	if name == "redis" {
 		url, err := startRedis(ctx, b, t)
 		if err != nil {

@@ -20,7 +20,7 @@ import (
 
 // target is one server under load.
 type target struct {
-	name   string // floor, memory, redis
+	name   string // floor, memory, memory-jwt, redis
 	url    string // the forward-auth URL wrk loads
 	header string // the Cookie header, "" for the floor
 	pid    int    // the server process, for /proc/PID/stat
