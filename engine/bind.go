@@ -71,6 +71,31 @@ func (s *Strategy) DiscoveryURL() string {
 	return s.discovery.url
 }
 
+// DiscoveryMember returns the string member name of the strategy's
+// discovery document (the value of ${discovery.NAME}) and whether the
+// document has it; false for a strategy without an issuer.
+func (s *Strategy) DiscoveryMember(name string) (string, bool) {
+	if s.discovery == nil {
+		return "", false
+	}
+	v, ok := s.discovery.members[name]
+	return v, ok
+}
+
+// ClientAuth returns how the engine authenticates the client at a step
+// (token, refresh, revoke): a strategies.ClientAuth* method, with
+// "discovery" decided by the discovery document; "" when the step's form
+// and config.auth do, or the step is not run (unknown, or left out).
+func (s *Strategy) ClientAuth(name string) string {
+	steps := append([]*step{s.refresh, s.revoke}, s.login...)
+	for _, st := range steps {
+		if st != nil && st.Name() == name {
+			return st.clientAuth
+		}
+	}
+	return ""
+}
+
 // step is a step of the plan with what the engine binds to it.
 type step struct {
 	*strategies.StepPlan

@@ -280,3 +280,35 @@ func TestOIDCValidateDoesNotFetch(t *testing.T) {
 		t.Errorf("%d requests", hits)
 	}
 }
+
+// TestOIDCNewContextDeadline: NewContext's context bounds the discovery
+// request, below Options.StepTimeout.
+func TestOIDCNewContextDeadline(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	plan, err := strategies.Parse("oidc.json", []byte(discoveredFile(srv.URL, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	e, err := engine.NewContext(ctx, plan, engine.Options{StepTimeout: 5 * time.Second})
+	if e != nil {
+		e.Close()
+	}
+	if err == nil || !errors.Is(err, engine.ErrUnreachable) {
+		t.Fatalf("NewContext with a hanging issuer: %v; want ErrUnreachable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("NewContext took %v: the context's 200ms deadline was not applied", d)
+	}
+}

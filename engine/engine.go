@@ -128,13 +128,14 @@ func NewContext(ctx context.Context, plan *strategies.Plan, opts Options) (*Engi
 		return nil, errors.New("engine: no plan: compile one with strategies.Load, Parse or Compile")
 	}
 	opts.setDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
+	// bg outlives ctx: it ends the background key-set refreshes at Close.
+	bg, cancel := context.WithCancel(context.Background())
 	e := &Engine{
 		opts:   opts,
 		client: limitClient(opts.HTTPClient, opts.MaxResponseBytes),
 		byName: map[string]*Strategy{},
 		keys:   map[string]*keySet{},
-		ctx:    ctx,
+		ctx:    bg,
 		cancel: cancel,
 	}
 	for _, sp := range plan.Strategies() {

@@ -4,8 +4,8 @@
 //
 //	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
 //	authflow demo [--addr HOST:PORT]
-//	authflow validate [--format text|json] FILE...
-//	authflow explain FILE NAME
+//	authflow validate [--format text|json] [--online] FILE...
+//	authflow explain [--online] FILE NAME
 //	authflow providers
 //	authflow schema
 package main
