@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -13,30 +12,13 @@ import (
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/store"
 	"github.com/authflow/authflow/store/redisstore"
-	"github.com/authflow/authflow/strategies"
 )
 
 // benchServer returns a Server on st with one signed-in session, and that
 // session's cookie.
 func benchServer(b *testing.B, st Store) (*Server, *http.Cookie) {
 	b.Helper()
-	data, err := os.ReadFile("../testdata/spec_example.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	set, err := strategies.Parse("spec_example.json", data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(set, engine.Options{LookupEnv: func(string) (string, bool) { return "secret", true }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(eng.Close)
-	s, err := New(eng, Config{BaseURI: "https://app.example.com", Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchServerConfig(b, Config{BaseURI: "https://app.example.com", Store: st})
 	return s, benchLogin(b, s)
 }
 
