@@ -77,26 +77,36 @@ func (r *reloader) close() {
 	r.eng.Close()
 }
 
-// run reloads on each value from hup (SIGHUP) and, when watch is set, on
-// changes to the file, until ctx ends. It watches the file's directory, not
-// the file: editors and Kubernetes ConfigMaps replace a file (rename,
-// symlink swap) rather than write it. Bursts of events within debounce
-// make one reload.
-func (r *reloader) run(ctx context.Context, hup <-chan os.Signal, watch bool, debounce time.Duration) {
+// watch starts watching the strategies file's directory, not the file:
+// editors and Kubernetes ConfigMaps replace a file (rename, symlink swap)
+// rather than write it. It returns before serving starts, so no change made
+// after "authflow serving" is missed. A nil watcher (watching failed, or is
+// off) leaves SIGHUP as the only trigger.
+func (r *reloader) watch() *fsnotify.Watcher {
+	abs, _ := filepath.Abs(r.path)
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(filepath.Dir(abs)); err != nil {
+			w.Close()
+		}
+	}
+	if err != nil {
+		r.log.Warn("not watching the strategies file; reload with SIGHUP", "file", r.path, "error", err.Error())
+		return nil
+	}
+	return w
+}
+
+// run reloads on each value from hup (SIGHUP) and on changes w reports
+// (w may be nil), until ctx ends; it closes w. Bursts of events within
+// debounce make one reload.
+func (r *reloader) run(ctx context.Context, hup <-chan os.Signal, w *fsnotify.Watcher, debounce time.Duration) {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	abs, _ := filepath.Abs(r.path)
-	if watch {
-		w, err := fsnotify.NewWatcher()
-		if err == nil {
-			err = w.Add(filepath.Dir(abs))
-		}
-		if err != nil {
-			r.log.Warn("not watching the strategies file; reload with SIGHUP", "file", r.path, "error", err.Error())
-		} else {
-			defer w.Close()
-			events, errs = w.Events, w.Errors
-		}
+	if w != nil {
+		defer w.Close()
+		events, errs = w.Events, w.Errors
 	}
 
 	var timer *time.Timer

@@ -19,6 +19,7 @@ import (
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/store"
 	"github.com/authflow/authflow/store/redisstore"
+	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -240,11 +241,15 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	defer signal.Stop(hup)
 	rctx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
+	var watcher *fsnotify.Watcher
+	if v.GetBool("reload") {
+		watcher = rl.watch()
+	}
 	var reloadDone sync.WaitGroup
 	reloadDone.Add(1)
 	go func() {
 		defer reloadDone.Done()
-		rl.run(rctx, hup, v.GetBool("reload"), 250*time.Millisecond)
+		rl.run(rctx, hup, watcher, 250*time.Millisecond)
 	}()
 
 	log.Info("authflow serving", "addr", ln.Addr().String(), "base_uri", base, "strategies", path,
