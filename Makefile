@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
 	$(GO) test -run='^$$' -fuzz='^FuzzQueryEscape$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./strategies
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/jwk
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

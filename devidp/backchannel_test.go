@@ -2,7 +2,6 @@ package devidp_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authflow/authflow/devidp"
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
@@ -93,20 +92,11 @@ func (i *idp) signIn(c clientAuth, user devidp.User) (map[string]any, string) {
 // keyfunc returns a key function for the Provider's current JWKS.
 func (i *idp) keyfunc() jwt.Keyfunc {
 	i.t.Helper()
-	resp, err := i.srv.Client().Get(i.Issuer() + "/keys")
+	set, err := authtest.FetchKeySet(i.t.Context(), i.srv.Client(), i.Issuer()+"/keys")
 	if err != nil {
 		i.t.Fatal(err)
 	}
-	jwks, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	kf, err := keyfunc.NewJWKSetJSON(jwks)
-	if err != nil {
-		i.t.Fatalf("JWKS %s: %v", jwks, err)
-	}
-	return kf.Keyfunc
+	return set.Keyfunc
 }
 
 // verifyLogoutToken validates a logout token as an RP must (Back-Channel

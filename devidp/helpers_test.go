@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authflow/authflow/devidp"
+	"github.com/authflow/authflow/internal/authtest"
 )
 
 // The registered test clients and users. The web client's secret holds
@@ -287,29 +287,16 @@ func (i *idp) getJSON(path string) map[string]any {
 }
 
 // verifyIDToken checks an ID token's signature against the JWKS (with
-// golang-jwt and keyfunc, independently of the op package), its alg, iss,
+// golang-jwt and the test kit's key set, independently of the op package), its alg, iss,
 // aud and exp, and returns its claims and header.
 func (i *idp) verifyIDToken(raw, alg, clientID string) (jwt.MapClaims, map[string]any) {
 	i.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, i.Issuer()+"/keys", nil)
+	set, err := authtest.FetchKeySet(i.t.Context(), i.srv.Client(), i.Issuer()+"/keys")
 	if err != nil {
 		i.t.Fatal(err)
-	}
-	resp, err := i.srv.Client().Do(req)
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	jwks, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		i.t.Fatal(err)
-	}
-	kf, err := keyfunc.NewJWKSetJSON(jwks)
-	if err != nil {
-		i.t.Fatalf("JWKS %s: %v", jwks, err)
 	}
 	claims := jwt.MapClaims{}
-	tok, err := jwt.ParseWithClaims(raw, claims, kf.Keyfunc,
+	tok, err := jwt.ParseWithClaims(raw, claims, set.Keyfunc,
 		jwt.WithValidMethods([]string{alg}),
 		jwt.WithIssuer(i.Issuer()),
 		jwt.WithAudience(clientID),

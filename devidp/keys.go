@@ -6,15 +6,20 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
 // signingKey is a private key that signs ID tokens and logout tokens.
+// go-jose appears only in the types zitadel's op interfaces name; devidp
+// signs its own tokens (SignJWT) with golang-jwt.
 type signingKey struct {
 	id     string
 	alg    jose.SignatureAlgorithm
@@ -126,20 +131,17 @@ func (r *keyRing) sign(header map[string]any, claims any) (string, error) {
 		return "", fmt.Errorf("devidp: sign: %w", err)
 	}
 	k := r.signing()
-	opts := &jose.SignerOptions{}
-	for name, value := range header {
-		opts = opts.WithHeader(jose.HeaderKey(name), value)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: k.alg,
-		Key:       &jose.JSONWebKey{Key: k.signer, KeyID: k.id},
-	}, opts)
+	h := map[string]any{"alg": string(k.alg), "kid": k.id}
+	maps.Copy(h, header)
+	head, err := json.Marshal(h)
 	if err != nil {
 		return "", fmt.Errorf("devidp: sign: %w", err)
 	}
-	jws, err := signer.Sign(payload)
+	b64 := base64.RawURLEncoding.EncodeToString
+	signing := b64(head) + "." + b64(payload)
+	sig, err := jwt.GetSigningMethod(string(k.alg)).Sign(signing, k.signer)
 	if err != nil {
 		return "", fmt.Errorf("devidp: sign: %w", err)
 	}
-	return jws.CompactSerialize()
+	return signing + "." + b64(sig), nil
 }

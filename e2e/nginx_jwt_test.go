@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/authflow/authflow/demo"
 	"github.com/authflow/authflow/devidp"
 	"github.com/authflow/authflow/engine"
@@ -27,7 +26,8 @@ import (
 // IdP and strategies, on a server of the test's own) and a service behind
 // nginx, configured as docs/api-tokens.md says. The service trusts nothing
 // but X-Auth-Token, which it verifies against jwks.json fetched through
-// nginx, as a Go service would (keyfunc and golang-jwt).
+// nginx, as a Go service would (golang-jwt, with the JWK Set read by the
+// test kit).
 //
 // Not parallel, as no e2e test is.
 func TestNginxUpstreamJWT(t *testing.T) {
@@ -73,7 +73,7 @@ func TestNginxUpstreamJWT(t *testing.T) {
 	// The service: its keys are fetched (through nginx) at its first request.
 	var (
 		mu   sync.Mutex
-		jwks keyfunc.Keyfunc
+		jwks *authtest.KeySet
 	)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -81,7 +81,7 @@ func TestNginxUpstreamJWT(t *testing.T) {
 		if jwks == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()
-			k, err := keyfunc.NewDefaultCtx(ctx, []string{base + "/.well-known/jwks.json"})
+			k, err := authtest.FetchKeySet(ctx, nil, base+"/.well-known/jwks.json")
 			if err != nil {
 				http.Error(w, "jwks: "+err.Error(), http.StatusBadGateway)
 				return

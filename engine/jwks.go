@@ -2,9 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
+
+	jwkey "github.com/authflow/authflow/internal/jwk"
 )
 
 // keysFailureBackoff is how long a failed key-set fetch is shared: every
@@ -22,9 +20,6 @@ import (
 // fetch, so a flood of requests against a failing IdP causes one fetch per
 // backoff, not one per request.
 const keysFailureBackoff = 2 * time.Second
-
-// minRSABits is the smallest RSA key that may verify a signature.
-const minRSABits = 2048
 
 // errKeyNotFound: the token's kid is not in the key set, even after the
 // refetch the unknown-kid window allowed (if any).
@@ -272,8 +267,7 @@ type jwk struct {
 	refused error  // why this key never verifies a signature; nil when it may
 }
 
-// parseJWKS parses a JWK Set document. Keys are read one by one with
-// go-jose; one that cannot be read is kept as refused under its kid
+// parseJWKS parses a JWK Set document. Keys are read one by one; one that cannot be read is kept as refused under its kid
 // (RFC 7517 §5: ignore keys that are not understood).
 func parseJWKS(body []byte) (*jwks, error) {
 	var doc struct {
@@ -296,39 +290,15 @@ func parseJWKS(body []byte) (*jwks, error) {
 	return set, nil
 }
 
-// parseJWK reads one key and decides whether it may verify signatures.
+// parseJWK reads one key and decides whether it may verify signatures
+// (package jwk: marked for signatures or not marked, asymmetric, well
+// formed, RSA of at least 2048 bits, EC points on their curve).
 func parseJWK(raw json.RawMessage) *jwk {
-	var jk jose.JSONWebKey
-	if err := jk.UnmarshalJSON(raw); err != nil {
-		var named struct {
-			Kid string `json:"kid"`
-		}
-		json.Unmarshal(raw, &named) // best effort, for the refusal's kid
-		return &jwk{kid: named.Kid, refused: fmt.Errorf("key %.64q cannot be used: %v", named.Kid, err)}
+	k, err := jwkey.Parse(raw)
+	if err != nil {
+		return &jwk{kid: k.KID, refused: fmt.Errorf("key %.64q cannot be used: %v", k.KID, err)}
 	}
-	k := &jwk{kid: jk.KeyID, alg: jk.Algorithm}
-	k.key, k.refused = signatureKey(jk)
-	return k
-}
-
-// signatureKey returns the public key of jk if it may verify a signature:
-// marked for signatures (or not marked), asymmetric, and for RSA at least
-// minRSABits long.
-func signatureKey(jk jose.JSONWebKey) (any, error) {
-	if jk.Use != "" && jk.Use != "sig" {
-		return nil, fmt.Errorf("key %.64q is for use %q, not for signatures", jk.KeyID, jk.Use)
-	}
-	switch key := jk.Public().Key.(type) {
-	case *rsa.PublicKey:
-		if n := key.N.BitLen(); n < minRSABits {
-			return nil, fmt.Errorf("key %.64q is an RSA key of %d bits, under %d", jk.KeyID, n, minRSABits)
-		}
-		return key, nil
-	case *ecdsa.PublicKey, ed25519.PublicKey:
-		return key, nil
-	default:
-		return nil, fmt.Errorf("key %.64q is not an asymmetric public key", jk.KeyID)
-	}
+	return &jwk{kid: k.KID, alg: k.Alg, key: k.Public}
 }
 
 // usableFor reports why k may not verify a token signed with alg, or nil.

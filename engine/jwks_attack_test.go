@@ -7,9 +7,12 @@ package engine_test
 // JWKS; time moves on the injected clock only.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -274,10 +277,22 @@ func TestJWKSAttackWaiterHonoursContext(t *testing.T) {
 	}
 }
 
-// TestJWKSAttackRefusedKeys: a key marked "use": "enc", or an RSA key under
-// 2048 bits, never verifies a signature, even when the JWKS publishes it
-// and the token names it; the login fails with ErrInvalidToken. Keys
-// without "use", and RSA keys of 2048 bits, still pass.
+// flipLastByte changes the last byte of a base64url value.
+func flipLastByte(v string) string {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		panic(err)
+	}
+	b[len(b)-1] ^= 1
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TestJWKSAttackRefusedKeys: a key marked "use": "enc", an RSA key under
+// 2048 bits, an EC point off its curve, a published private key, a key
+// whose alg belongs to another key type, or one with a member given twice
+// never verifies a signature, even when the JWKS publishes it and the
+// token names it; the login fails with ErrInvalidToken. Keys without
+// "use", and RSA keys of 2048 bits, still pass.
 func TestJWKSAttackRefusedKeys(t *testing.T) {
 	t.Parallel()
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
@@ -293,6 +308,21 @@ func TestJWKSAttackRefusedKeys(t *testing.T) {
 		{"use enc", signer{kid: "enc1", method: jwt.SigningMethodRS256, key: testKeyMaterial().rsa},
 			func(k map[string]any) { k["use"] = "enc" }, true},
 		{"RSA 1024 bits", signer{kid: "small1", method: jwt.SigningMethodRS256, key: small}, nil, true},
+		{"EC point off the curve", signer{kid: "offcurve1", method: jwt.SigningMethodES256, key: testKeyMaterial().ec},
+			func(k map[string]any) { k["y"] = flipLastByte(k["y"].(string)) }, true},
+		{"private key published", signer{kid: "private1", method: jwt.SigningMethodRS256, key: testKeyMaterial().rsa},
+			func(k map[string]any) { // the whole private key (RFC 7518 §6.3.2)
+				priv, b64 := testKeyMaterial().rsa, base64.RawURLEncoding.EncodeToString
+				k["d"], k["p"], k["q"] = b64(priv.D.Bytes()), b64(priv.Primes[0].Bytes()), b64(priv.Primes[1].Bytes())
+				k["dp"], k["dq"], k["qi"] = b64(priv.Precomputed.Dp.Bytes()), b64(priv.Precomputed.Dq.Bytes()), b64(priv.Precomputed.Qinv.Bytes())
+			}, true},
+		{"alg of another key type", signer{kid: "mixed1", method: jwt.SigningMethodRS256, key: testKeyMaterial().rsa},
+			func(k map[string]any) { k["alg"] = "ES256" }, true},
+		{"member given twice", signer{kid: "twice1", method: jwt.SigningMethodRS256, key: testKeyMaterial().rsa},
+			func(k map[string]any) { // n names another key first, then the signer's
+				k["twice"] = k["n"]
+				k["n"] = base64.RawURLEncoding.EncodeToString(testKeyMaterial().rsaOther.N.Bytes())
+			}, true},
 		{"no use member", signer{kid: "nouse1", method: jwt.SigningMethodRS256, key: testKeyMaterial().rsa},
 			func(k map[string]any) { delete(k, "use") }, false},
 		{"RSA 2048 bits, use sig", rsaSigner(), nil, false},
@@ -307,7 +337,13 @@ func TestJWKSAttackRefusedKeys(t *testing.T) {
 				if tt.jwk != nil {
 					tt.jwk(k)
 				}
-				writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{k, ecSigner().jwk()}})
+				doc, err := json.Marshal(map[string]any{"keys": []map[string]any{k, ecSigner().jwk()}})
+				if err != nil {
+					t.Error(err)
+				}
+				doc = bytes.Replace(doc, []byte(`"twice":`), []byte(`"n":`), 1)
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(doc)
 			})
 			p.update(func(c *idpConfig) { c.signWith = tt.sg })
 			s := p.strategy(t, stratFile(backchannelOn, tokenStep(authPost), jwtStepAt("/refjwks")))

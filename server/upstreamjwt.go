@@ -5,15 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
+	"github.com/authflow/authflow/internal/jwk"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -89,20 +87,19 @@ func newUpstreamSigner(cfg *Config) (u *upstreamSigner, ephemeral bool, err erro
 	if err != nil {
 		return nil, false, err
 	}
-	jwk := jose.JSONWebKey{Key: o.Key.Public(), Algorithm: method.alg, Use: "sig"}
-	thumb, err := jwk.Thumbprint(crypto.SHA256) // RFC 7638
+	kid, err := jwk.Thumbprint(o.Key.Public()) // RFC 7638
 	if err != nil {
 		return nil, false, fmt.Errorf("server: upstream JWT key: thumbprint: %w", err)
 	}
-	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
-	// Only the current key: after a key change, tokens the old key signed
-	// fail verification until they expire (TTL at most).
-	doc, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+	key, err := jwk.Marshal(o.Key.Public(), kid, method.alg)
 	if err != nil {
 		return nil, false, fmt.Errorf("server: upstream JWT key: JWK: %w", err)
 	}
+	// Only the current key: after a key change, tokens the old key signed
+	// fail verification until they expire (TTL at most).
+	doc := append(append([]byte(`{"keys":[`), key...), "]}"...)
 	return &upstreamSigner{
-		key: o.Key, method: method, kid: jwk.KeyID, jwks: doc,
+		key: o.Key, method: method, kid: kid, jwks: doc,
 		iss: cfg.BaseURI, aud: o.Audience, ttl: o.TTL, idle: cfg.IdleTimeout, now: cfg.Now,
 		cache: tokenCache{max: o.CacheSize},
 	}, ephemeral, nil
