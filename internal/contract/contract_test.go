@@ -202,8 +202,8 @@ func run(t *testing.T, name string, c *contract) {
 		t.Fatal(err)
 	}
 	p.checkRedirect("authorize", c.Authorize, u)
-	if t.Failed() {
-		return
+	if f := p.failures(); f != "" {
+		t.Fatal(strings.TrimPrefix(f, "\n"))
 	}
 
 	// The callback and its steps.
@@ -571,7 +571,7 @@ func (p *provider) checkClientAuth(what, method string, r *http.Request, body ur
 		if body.Get("client_id") != id || body.Get("client_secret") != secret {
 			p.failf("%s: client authentication: the provider wants client_id and client_secret in the body (%s); got body client_id %q, client_secret present %v, Basic %v", what, method, body.Get("client_id"), secretInBody, basic)
 		}
-		if basic {
+		if basic && secretInBody {
 			p.failf("%s: client authentication: HTTP Basic as well as the body; the provider takes one method", what)
 		}
 	case "none":
