@@ -56,19 +56,37 @@ func TestCatalogueCompiles(t *testing.T) {
 	}
 }
 
-// builtinsDiscovery is a client that answers the one request an engine of
-// testdata/builtins.json makes when it starts: the discovery document of
-// the oidc strategy's issuer, https://idp.example.com.
+// builtinsDiscovery is a client that answers the requests an engine of
+// testdata/builtins.json makes when it starts: the discovery documents of
+// the strategies with an issuer (oidc's https://idp.example.com and the
+// built-ins that extend the oidc shape).
 func builtinsDiscovery() *http.Client {
-	const iss = "https://idp.example.com"
-	doc := `{"issuer": "` + iss + `", "authorization_endpoint": "` + iss + `/authorize", "token_endpoint": "` + iss + `/token",
-		"jwks_uri": "` + iss + `/jwks", "userinfo_endpoint": "` + iss + `/userinfo"}`
+	issuers := []string{
+		"https://idp.example.com",
+		"https://auth.example.com",
+		"https://authentik.example.com/application/o/authflow/",
+		"https://door.example.com",
+		"https://gitea.example.com",
+		"https://oauth.id.jumpcloud.com/",
+		"https://idm.example.com/oauth2/openid/authflow",
+		"https://abc123.logto.app/oidc",
+		"https://acme.onelogin.com/oidc/2",
+		"https://auth.pingone.com/abcd1234-ef56-7890-abcd-ef1234567890/as",
+		"https://login.salesforce.com",
+		"https://acme-abc123.zitadel.cloud",
+	}
 	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.URL.String() != iss+"/.well-known/openid-configuration" {
-			return nil, errors.New("no network in this test: " + r.URL.String())
+		for _, iss := range issuers {
+			if r.URL.String() != strings.TrimRight(iss, "/")+"/.well-known/openid-configuration" {
+				continue
+			}
+			base := strings.TrimRight(iss, "/")
+			doc := `{"issuer": "` + iss + `", "authorization_endpoint": "` + base + `/authorize", "token_endpoint": "` + base + `/token",
+				"jwks_uri": "` + base + `/jwks", "userinfo_endpoint": "` + base + `/userinfo"}`
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(doc)), Request: r}, nil
 		}
-		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(doc)), Request: r}, nil
+		return nil, errors.New("no network in this test: " + r.URL.String())
 	})}
 }
 

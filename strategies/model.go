@@ -37,6 +37,7 @@ type Strategy struct {
 	GrantType    string // default: authorization_code
 	JWTKey       string // session key of the user object; default "user"
 	LogoutURI    string // RP-initiated logout URL template; empty: none
+	Docs         string // the provider's documentation (a URL), listed by authflow providers; no template
 
 	// InsecureNoPKCE ("pkce": false) sends no PKCE S256 code challenge
 	// (RFC 7636). Only for an identity provider that refuses one; with no

@@ -1,0 +1,21 @@
+// Package contract holds the offline contract test of the built-in
+// providers (mock_strategies.json): each built-in's whole plan — the
+// authorize redirect, the callback's steps, refresh, revoke and the logout
+// redirect — runs against an httptest server that answers as the provider
+// documents and checks what the provider requires: the paths, the client
+// authentication method, PKCE or not, the required parameters.
+//
+// The expectations are not derived from the catalogue. Each provider has a
+// file testdata/contracts/NAME.json at the repository root, written from the
+// provider's documentation (its sources are listed in the file), which
+// describes the requests the provider accepts and the answers it gives, and
+// the strategy a user writes for it. The test rewrites every host to the
+// httptest server, so the built-in's real URLs are exercised.
+//
+// The test also compares `authflow explain` of each contract's strategy with
+// testdata/explain/NAME.golden (go test ./internal/contract -update rewrites
+// them), so that any change to a built-in shows in review. Adding a built-in
+// is adding its contract file; the test fails for a built-in without one.
+//
+// The file format is described on the contract type in contract_test.go.
+package contract
