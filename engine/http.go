@@ -93,9 +93,9 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	resp, err := s.e.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, fmt.Errorf("%s %s: %w", method, redactURI(uri), unwrapURLError(err))
+			return nil, fmt.Errorf("%s %s: %w", method, shownURI(st.URI(), uri), unwrapURLError(err))
 		}
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, redactURI(uri), unwrapURLError(err))
+		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, shownURI(st.URI(), uri), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -312,6 +312,19 @@ func redactURI(uri string) string {
 		return uri[:i] + "?…"
 	}
 	return uri
+}
+
+// shownURI is uri as messages show it: without its query (redactURI),
+// and, when the template places a value in the path as a segment
+// (${segment:token.access_token}: a token, at HubSpot), as the template's
+// text, so that the value never reaches a message.
+func shownURI(t *strategies.Template, uri string) string {
+	for _, b := range t.Bindings() {
+		if b.Segment {
+			return redactURI(t.String())
+		}
+	}
+	return redactURI(uri)
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the full

@@ -325,7 +325,7 @@ func (c *compiler) checkURI(f *Template) {
 		}
 	}
 	for _, b := range f.refs {
-		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() {
+		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() && !b.Segment {
 			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", b.Ref)
 		}
 	}
