@@ -105,10 +105,10 @@ func (s *escapeState) observe(written []byte) {
 }
 
 // escape returns v as it must be written at the current position; written
-// is the output so far.
-func (s *escapeState) escape(ref Ref, v string, o Origin, written string) (string, error) {
+// holds the output so far.
+func (s *escapeState) escape(ref Ref, v string, o Origin, written *strings.Builder) (string, error) {
 	if ref.Segment {
-		if s.inQuery || !pathBegun(written) {
+		if s.inQuery || !pathBegun(written.String()) {
 			return "", &ExecError{Ref: ref, Err: errSegmentPlace}
 		}
 		return PathSegment(ref, v)

@@ -164,7 +164,7 @@ func (t *Template) Execute(lookup Lookup) (string, error) {
 		if !ok {
 			return 0, &ExecError{Ref: ref, Err: ErrMissing}
 		}
-		esc, err := w.state.escape(ref, v, origin, w.b.String())
+		esc, err := w.state.escape(ref, v, origin, &w.b)
 		if err != nil {
 			return 0, err
 		}

@@ -80,6 +80,18 @@ func (c *compiler) validateKey() {
 	if ss == nil {
 		return
 	}
+	// A signed secret is minted at run time: what is fixed when the
+	// engine starts (variables, issuer, jwks_uri, audience) cannot hold it.
+	for _, f := range c.fields {
+		if f.t == nil || (f.phase != PhaseVariable && f.phase != PhaseFixed) {
+			continue
+		}
+		for _, ref := range f.t.Refs() {
+			if ref.Root == "client_secret" && ref.Path == "" && !slices.Contains([]*Template{c.key.key, c.key.kid, c.key.iss, c.key.sub, c.key.aud}, f) {
+				r.errorf(name, f.step, f.name, "%s: the client secret is signed per request (%s); read it in a step's form, headers or config.auth, not in a value fixed when the engine starts", ref, KeySignedSecret)
+			}
+		}
+	}
 	if st.ClientKey == "" {
 		r.errorf(name, "", KeySignedSecret, "needs client_key, the private key that signs it (\"client_key\": \"${env.NAME}\")")
 	}

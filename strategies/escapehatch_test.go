@@ -124,3 +124,21 @@ func TestEscapeHatchesValid(t *testing.T) {
 		t.Errorf("required %v: a signed client secret is not the user's to set", req)
 	}
 }
+
+// TestSignedSecretNotFixed: a value fixed when the engine starts cannot
+// hold a secret minted per request.
+func TestSignedSecretNotFixed(t *testing.T) {
+	t.Parallel()
+	file := `{"base_uri": "https://app.test", "strategies": {"acme": {
+	  "auth_uri": "https://idp.test/authorize", "client_id": "cid", "scope": "read", "pkce": false,
+	  "client_key": "${env.K}", "signed_client_secret": {"iss": "T", "aud": "A"}, "basic": "Basic ${client_secret}",
+	  "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST", "config": {"headers": {"Authorization": "${basic}"}},
+	             "form": {"grant_type": "${grant_type}", "code": "${auth.code}"}},
+	            {"name": "jwt", "uri": "https://idp.test/me"}]}}}`
+	for _, p := range Check("f.json", []byte(file)) {
+		if p.Severity == SevError && p.Field == "basic" && strings.Contains(p.Message, "signed per request") {
+			return
+		}
+	}
+	t.Fatalf("no error on the variable basic:\n%v", Check("f.json", []byte(file)))
+}
