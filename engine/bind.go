@@ -32,7 +32,8 @@ type Strategy struct {
 
 	key           *clientKey    // client_key; nil without one
 	signed        *signedSecret // signed_client_secret; nil without one
-	tokenEndpoint string        // the audience of client assertions
+	tokenEndpoint string        // the token step's URL, the default audience of client assertions
+	assertionAud  string        // client_assertion_audience; "" for tokenEndpoint
 }
 
 // Name returns the strategy's name.

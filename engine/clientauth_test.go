@@ -47,6 +47,7 @@ type assertionServer struct {
 	method jwt.SigningMethod
 	kid    string
 	now    func() time.Time
+	aud    string // the audience it expects; default its token endpoint
 
 	mu   sync.Mutex
 	jtis map[string]bool
@@ -90,6 +91,14 @@ func newAssertionServer(t *testing.T, pub crypto.PublicKey, method jwt.SigningMe
 	return a
 }
 
+// audience is the aud the server expects.
+func (a *assertionServer) audience() string {
+	if a.aud != "" {
+		return a.aud
+	}
+	return a.srv.URL + "/token"
+}
+
 // authenticate checks the request's client assertion as RFC 7523 §3
 // says, answering invalid_client when it fails.
 func (a *assertionServer) authenticate(w http.ResponseWriter, r *http.Request) bool {
@@ -111,7 +120,7 @@ func (a *assertionServer) authenticate(w http.ResponseWriter, r *http.Request) b
 	claims := jwt.MapClaims{}
 	tok, err := jwt.ParseWithClaims(r.PostForm.Get("client_assertion"), claims, func(t *jwt.Token) (any, error) { return a.pub, nil },
 		jwt.WithValidMethods([]string{a.method.Alg()}), jwt.WithTimeFunc(a.now), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithIssuer(testClientID), jwt.WithSubject(testClientID), jwt.WithAudience(a.srv.URL+"/token"))
+		jwt.WithIssuer(testClientID), jwt.WithSubject(testClientID), jwt.WithAudience(a.audience()))
 	if err != nil {
 		return fail("client_assertion: %v", err)
 	}
@@ -216,6 +225,31 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatalf("%d assertions verified, want 3 (token, refresh, revoke)", len(as.seen))
 			}
 		})
+	}
+}
+
+// TestPrivateKeyJWTAudience: client_assertion_audience replaces the token
+// endpoint as the assertion's aud, for servers that want their issuer.
+func TestPrivateKeyJWTAudience(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t0)
+	as := newAssertionServer(t, &testKeyMaterial().ec.PublicKey, jwt.SigningMethodES256, "", clk.Now)
+	as.aud = "https://issuer.example/"
+	file := strings.ReplaceAll(`{"base_uri": "https://app.test", "strategies": {"acme": {
+		"auth_uri": "{{IDP}}/authorize", "client_id": "`+testClientID+`", "scope": "read", "pkce": false,
+		"client_key": "${env.KEY}", "client_assertion_audience": "https://issuer.example/",
+		"steps": [
+		  {"name": "token", "uri": "{{IDP}}/token", "method": "POST", "client_auth": "private_key_jwt",
+		   "form": {"grant_type": "${grant_type}", "code": "${auth.code}"}},
+		  {"name": "jwt", "uri": "{{IDP}}/me", "config": {"headers": {"Authorization": "Bearer ${token.access_token}"}}}]}}}`, "{{IDP}}", as.srv.URL)
+	plan, err := strategies.Parse("aud.json", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newEngine(t, plan, engine.Options{HTTPClient: as.srv.Client(), LookupEnv: keyEnv(pemOf(t, testKeyMaterial().ec)), Now: clk.Now}).Strategy("acme")
+	l := s.NewLogin()
+	if _, err := s.Exchange(context.Background(), l, url.Values{"code": {"code-1"}, "state": {l.State}}); err != nil {
+		t.Fatal(err)
 	}
 }
 

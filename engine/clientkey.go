@@ -177,6 +177,9 @@ func (s *Strategy) bindKey() error {
 	if s.key, err = parseClientKey(pemText, kid); err != nil {
 		return fmt.Errorf("client_key: %w", err)
 	}
+	if s.assertionAud, err = s.fixed(sp.ClientAssertionAudience()); err != nil {
+		return err
+	}
 	iss, sub, aud, lifetime, ok := sp.SignedSecret()
 	if !ok {
 		return nil

@@ -132,8 +132,8 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 // authenticateForm adds the client's credentials to a step's form, as its
 // client_auth says: client_secret_post and none the client_id (and the
 // secret); private_key_jwt the client_id and a new client assertion whose
-// aud is the token endpoint (the token step's URI; this step's own when it
-// cannot be known at start).
+// aud is client_assertion_audience, else the token endpoint (the token
+// step's URI; this step's own when it cannot be known at start).
 func (s *Strategy) authenticateForm(st *step, form url.Values, uri string) error {
 	switch st.clientAuth {
 	case strategies.ClientAuthPost:
@@ -149,7 +149,10 @@ func (s *Strategy) authenticateForm(st *step, form url.Values, uri string) error
 		if s.key == nil {
 			return errors.New("client_auth: private_key_jwt needs client_key")
 		}
-		aud := s.tokenEndpoint
+		aud := s.assertionAud
+		if aud == "" {
+			aud = s.tokenEndpoint
+		}
 		if aud == "" {
 			aud = stripQuery(uri)
 		}

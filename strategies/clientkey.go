@@ -34,6 +34,7 @@ func decodeSignedSecret(r *reporter, strategy string, v *node) *SignedSecret {
 // engine starts.
 type keyFields struct {
 	key, kid      *Template
+	assertionAud  *Template
 	iss, sub, aud *Template
 	lifetime      time.Duration
 }
@@ -49,6 +50,7 @@ func (c *compiler) compileKey() {
 	}
 	c.key.key = opt("client_key", st.ClientKey)
 	c.key.kid = opt("client_key_id", st.ClientKeyID)
+	c.key.assertionAud = opt("client_assertion_audience", st.ClientAssertionAudience)
 	if ss := st.SignedSecret; ss != nil {
 		sub := ss.Subject
 		if sub == "" {
@@ -67,7 +69,10 @@ func (c *compiler) validateKey() {
 	if st.ClientKey != "" && !strings.Contains(st.ClientKey, "${") {
 		r.errorf(name, "", "client_key", "the private key is written in the file; read it from the environment with ${env.NAME}")
 	}
-	for _, t := range []*Template{c.key.key, c.key.kid, c.key.iss, c.key.sub, c.key.aud} {
+	if st.ClientAssertionAudience != "" && st.ClientKey == "" {
+		r.errorf(name, "", "client_assertion_audience", "sets the aud of private_key_jwt assertions, and the strategy has no client_key to sign them")
+	}
+	for _, t := range []*Template{c.key.key, c.key.kid, c.key.iss, c.key.sub, c.key.aud, c.key.assertionAud} {
 		if t != nil && t.t != nil {
 			for _, ref := range t.t.Refs() {
 				if ref.Root == "client_secret" {
@@ -127,6 +132,10 @@ func (sp *StrategyPlan) ClientKey() *Template { return sp.key.key }
 // ClientKeyID returns the template of the kid header of what the client's
 // key signs, or nil.
 func (sp *StrategyPlan) ClientKeyID() *Template { return sp.key.kid }
+
+// ClientAssertionAudience returns the template of the aud of
+// private_key_jwt assertions, or nil for the token endpoint.
+func (sp *StrategyPlan) ClientAssertionAudience() *Template { return sp.key.assertionAud }
 
 // SignedSecret returns the signed client secret's claims (iss, sub, aud
 // templates, fixed when the engine starts) and lifetime; ok is false when

@@ -14,7 +14,7 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 		"label": &st.Label, "auth_uri": &st.AuthURI, "client_id": &st.ClientID, "client_secret": &st.ClientSecret,
 		"base_uri": &st.BaseURI, "redirect_path": &st.RedirectPath, "scope": &st.Scope, "grant_type": &st.GrantType,
 		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "client_key": &st.ClientKey, "client_key_id": &st.ClientKeyID,
-		KeyAllowedTenants: &st.AllowedTenants,
+		KeyAllowedTenants: &st.AllowedTenants, "client_assertion_audience": &st.ClientAssertionAudience,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
@@ -259,6 +259,7 @@ func encodeStrategy(st *Strategy) *node {
 	str("client_key", st.ClientKey)
 	str("client_key_id", st.ClientKeyID)
 	str(KeyAllowedTenants, st.AllowedTenants)
+	str("client_assertion_audience", st.ClientAssertionAudience)
 	if ss := st.SignedSecret; ss != nil {
 		m := map[string]string{}
 		for k, v := range map[string]string{"iss": ss.Issuer, "sub": ss.Subject, "aud": ss.Audience, "lifetime": ss.Lifetime} {

@@ -59,6 +59,10 @@ type Strategy struct {
 	// ClientKeyID (client_key_id) is the kid header of what ClientKey
 	// signs; empty: no kid.
 	ClientKeyID string
+	// ClientAssertionAudience (client_assertion_audience) is the aud of
+	// private_key_jwt assertions; empty: the token endpoint (the token
+	// step's URL). Some servers want their issuer instead.
+	ClientAssertionAudience string
 	// SignedSecret (signed_client_secret), when set, makes the client
 	// secret a JWT the engine signs with ClientKey (Sign in with Apple's
 	// client_secret): ${client_secret} and client_auth then send it, and

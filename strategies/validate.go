@@ -14,7 +14,7 @@ var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
 	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", KeyExtends,
-	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants}
+	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
