@@ -29,6 +29,11 @@ type Strategy struct {
 	revoke  *step
 
 	logoutVerifier *verifier // back-channel logout tokens; nil when disabled
+
+	key           *clientKey    // client_key; nil without one
+	signed        *signedSecret // signed_client_secret; nil without one
+	tokenEndpoint string        // the token step's URL, the default audience of client assertions
+	assertionAud  string        // client_assertion_audience; "" for tokenEndpoint
 }
 
 // Name returns the strategy's name.
@@ -150,6 +155,10 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 			return nil, err
 		}
 	}
+	if err := s.bindKey(); err != nil {
+		return nil, err
+	}
+	s.tokenEndpoint = s.tokenEndpointOf()
 	for _, t := range templates {
 		if t.Context() != interp.URI || s.leftOut[templateOwner(t)] != "" {
 			continue
@@ -249,7 +258,7 @@ func templateOwner(t *strategies.Template) string {
 func (s *Strategy) bindStep(p *strategies.StepPlan) (*step, error) {
 	st := &step{StepPlan: p, clientAuth: p.ClientAuth()}
 	if st.clientAuth == strategies.ClientAuthDiscovery {
-		st.clientAuth = s.discovery.clientAuth(st.clientAuth, s.vars["client_secret"])
+		st.clientAuth = s.discovery.clientAuth(st.clientAuth, s.vars["client_secret"] != "" || s.signed != nil, s.key != nil)
 	}
 	if p.IsDecode() && !p.InsecureSkipVerify() {
 		v, err := s.newVerifier(p, true)

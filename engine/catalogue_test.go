@@ -24,9 +24,15 @@ func TestCatalogueCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	applePEM := pemOf(t, testKeyMaterial().ec) // apple's client_key
 	e, err := engine.New(set, engine.Options{
 		HTTPClient: builtinsDiscovery(),
-		LookupEnv:  func(string) (string, bool) { return "secret-from-env", true },
+		LookupEnv: func(k string) (string, bool) {
+			if k == "APPLE_PRIVATE_KEY" {
+				return applePEM, true
+			}
+			return "secret-from-env", true
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

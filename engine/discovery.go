@@ -87,15 +87,18 @@ func (e *Engine) discover(ctx context.Context, issuer string) (*discovery, error
 }
 
 // clientAuth returns the client authentication a step's client_auth asks
-// for, with "discovery" decided by the document: client_secret_basic when
-// it lists that method or lists none, else client_secret_post; none for a
-// client without a secret.
-func (d *discovery) clientAuth(method, secret string) string {
+// for, with "discovery" decided by the document: private_key_jwt when it
+// lists that method and the strategy has a client_key; else
+// client_secret_basic when it lists that method or lists none, else
+// client_secret_post; none for a client without a secret.
+func (d *discovery) clientAuth(method string, hasSecret, hasKey bool) string {
 	if method != strategies.ClientAuthDiscovery {
 		return method
 	}
 	switch {
-	case secret == "":
+	case hasKey && slices.Contains(d.authMethods, strategies.ClientAuthPrivateKeyJWT):
+		return strategies.ClientAuthPrivateKeyJWT
+	case !hasSecret:
 		return strategies.ClientAuthNone
 	case !d.hasAuthMethods || slices.Contains(d.authMethods, strategies.ClientAuthBasic):
 		return strategies.ClientAuthBasic

@@ -28,6 +28,10 @@ var (
 	ErrNoSubject = errors.New("no subject")
 	// ErrMissingValue: a template's placeholder had no value at run time.
 	ErrMissingValue = errors.New("missing value")
+	// ErrTenantNotAllowed: a multi-tenant issuer's token names a tenant
+	// (tid) that allowed_tenants does not list. It comes with
+	// ErrInvalidToken.
+	ErrTenantNotAllowed = errors.New("tenant not allowed")
 	// ErrNoRefreshToken: Refresh was asked for without a refresh token or refresh step.
 	ErrNoRefreshToken = errors.New("no refresh token or refresh step")
 )

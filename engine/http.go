@@ -37,12 +37,8 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 			}
 			form.Set(f.Name, v)
 		}
-		switch st.clientAuth {
-		case strategies.ClientAuthPost:
-			form.Set("client_id", s.vars["client_id"])
-			form.Set("client_secret", s.vars["client_secret"])
-		case strategies.ClientAuthNone:
-			form.Set("client_id", s.vars["client_id"])
+		if err := s.authenticateForm(st, form, uri); err != nil {
+			return nil, err
 		}
 		body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 	case st.JSON() != nil:
@@ -75,8 +71,12 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		req.Header.Set(h.Name, v)
 	}
 	if st.clientAuth == strategies.ClientAuthBasic {
+		secret, err := s.clientSecret()
+		if err != nil {
+			return nil, fmt.Errorf("client_auth: %w", err)
+		}
 		// RFC 6749 §2.3.1: client id and secret are form-encoded before Basic.
-		req.SetBasicAuth(url.QueryEscape(s.vars["client_id"]), url.QueryEscape(s.vars["client_secret"]))
+		req.SetBasicAuth(url.QueryEscape(s.vars["client_id"]), url.QueryEscape(secret))
 	}
 	if user, pass := st.BasicAuth(); user != nil {
 		u, err := user.Execute(sc.value)
@@ -93,9 +93,9 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 	resp, err := s.e.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, fmt.Errorf("%s %s: %w", method, redactURI(uri), unwrapURLError(err))
+			return nil, fmt.Errorf("%s %s: %w", method, shownURI(st.URI(), uri), unwrapURLError(err))
 		}
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, redactURI(uri), unwrapURLError(err))
+		return nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, shownURI(st.URI(), uri), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -127,6 +127,44 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		return nil, pe
 	}
 	return doc, nil
+}
+
+// authenticateForm adds the client's credentials to a step's form, as its
+// client_auth says: client_secret_post and none the client_id (and the
+// secret); private_key_jwt the client_id and a new client assertion whose
+// aud is client_assertion_audience, else the token endpoint (the token
+// step's URI; this step's own when it cannot be known at start).
+func (s *Strategy) authenticateForm(st *step, form url.Values, uri string) error {
+	switch st.clientAuth {
+	case strategies.ClientAuthPost:
+		secret, err := s.clientSecret()
+		if err != nil {
+			return fmt.Errorf("client_auth: %w", err)
+		}
+		form.Set("client_id", s.vars["client_id"])
+		form.Set("client_secret", secret)
+	case strategies.ClientAuthNone:
+		form.Set("client_id", s.vars["client_id"])
+	case strategies.ClientAuthPrivateKeyJWT:
+		if s.key == nil {
+			return errors.New("client_auth: private_key_jwt needs client_key")
+		}
+		aud := s.assertionAud
+		if aud == "" {
+			aud = s.tokenEndpoint
+		}
+		if aud == "" {
+			aud = stripQuery(uri)
+		}
+		a, err := s.key.assertion(s.vars["client_id"], aud, s.e.opts.Now())
+		if err != nil {
+			return fmt.Errorf("client_auth: %w", err)
+		}
+		form.Set("client_id", s.vars["client_id"])
+		form.Set("client_assertion_type", ClientAssertionType)
+		form.Set("client_assertion", a)
+	}
+	return nil
 }
 
 // bodyError returns the error a 2xx answer reports in its body, or nil: an
@@ -312,6 +350,19 @@ func redactURI(uri string) string {
 		return uri[:i] + "?…"
 	}
 	return uri
+}
+
+// shownURI is uri as messages show it: without its query (redactURI),
+// and, when the template places a value in the path as a segment
+// (${segment:token.access_token}: a token, at HubSpot), as the template's
+// text, so that the value never reaches a message.
+func shownURI(t *strategies.Template, uri string) string {
+	for _, b := range t.Bindings() {
+		if b.Segment {
+			return redactURI(t.String())
+		}
+	}
+	return redactURI(uri)
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the full

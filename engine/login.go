@@ -116,6 +116,9 @@ func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*R
 			return nil, &StepError{Strategy: name, Step: st.Name(), Err: err}
 		}
 	}
+	if tok, ok := sc.results[strategies.StepToken]; ok {
+		userDoc = scrubUser(userDoc, tok)
+	}
 	if !gjson.ParseBytes(userDoc).IsObject() {
 		return nil, &StepError{Strategy: name, Step: s.plan.UserStep(), Err: fmt.Errorf("%w: the user object is not a JSON object", ErrBadResponse)}
 	}

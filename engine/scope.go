@@ -24,7 +24,13 @@ type scope struct {
 // value returns the value of one placeholder and whether it has one.
 func (sc *scope) value(b strategies.Binding) (string, bool) {
 	switch b.Source {
-	case strategies.FromVariable, strategies.FromEnv, strategies.FromDiscovery:
+	case strategies.FromVariable:
+		if b.Root == "client_secret" && sc.s.signed != nil {
+			v, err := sc.s.signed.get()
+			return v, err == nil
+		}
+		return sc.s.fixedValue(b)
+	case strategies.FromEnv, strategies.FromDiscovery:
 		return sc.s.fixedValue(b)
 	case strategies.FromEngine:
 		switch b.Root {

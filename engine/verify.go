@@ -25,6 +25,11 @@ type verifier struct {
 	audience string
 	parser   *jwt.Parser
 	idToken  bool // the ID token rules: typ JWT or none, exp, iat and sub required
+	// tenantIssuer is a multi-tenant issuer template (issuer holds
+	// strategies.TenantPlaceholder): iss must be it with the token's tid
+	// put in; tenants, when not empty, lists the tids accepted.
+	tenantIssuer bool
+	tenants      []string
 }
 
 // maxTimeClaim bounds exp, nbf and iat, in seconds either side of 1970.
@@ -65,22 +70,74 @@ func (s *Strategy) newVerifier(d *strategies.StepPlan, idToken bool) (*verifier,
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs),
-		jwt.WithIssuer(issuer),
 		jwt.WithAudience(aud),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(s.e.opts.Leeway),
 		jwt.WithTimeFunc(s.e.opts.Now),
 	}
+	tenantIssuer := strategies.IsTenantIssuer(issuer)
+	var tenants []string
+	if tenantIssuer {
+		if jwksURI == "" {
+			return nil, fmt.Errorf("jwks_uri: required with a multi-tenant issuer")
+		}
+		list, err := s.fixed(s.plan.AllowedTenants())
+		if err != nil {
+			return nil, err
+		}
+		tenants = strategies.SplitTenants(list)
+		if s.plan.AllowedTenants() != nil && len(tenants) == 0 {
+			return nil, fmt.Errorf("%s: empty with its variables set: list tenant IDs, or remove the key to accept every tenant", strategies.KeyAllowedTenants)
+		}
+	} else {
+		opts = append(opts, jwt.WithIssuer(issuer))
+	}
 	if idToken {
 		opts = append(opts, jwt.WithExpirationRequired())
 	}
 	return &verifier{
-		keys:     s.e.keySetFor(jwksURI, issuer),
-		issuer:   issuer,
-		audience: aud,
-		parser:   jwt.NewParser(opts...),
-		idToken:  idToken,
+		keys:         s.e.keySetFor(jwksURI, issuer),
+		issuer:       issuer,
+		audience:     aud,
+		parser:       jwt.NewParser(opts...),
+		idToken:      idToken,
+		tenantIssuer: tenantIssuer,
+		tenants:      tenants,
 	}, nil
+}
+
+// checkTenant checks a multi-tenant issuer's token: its tid is a tenant
+// ID (letters, digits, '-', '.', '_'), its iss is the issuer template with
+// that tid in place of {tenantid}, exactly, and allowed_tenants, when set,
+// lists the tid.
+func (v *verifier) checkTenant(claims jwt.MapClaims) error {
+	tid, _ := claims["tid"].(string)
+	if !isTenantID(tid) {
+		return fmt.Errorf("%w: tid: a multi-tenant issuer's token must name its tenant", jwt.ErrTokenRequiredClaimMissing)
+	}
+	want := strings.Replace(v.issuer, strategies.TenantPlaceholder, tid, 1)
+	if iss, _ := claims["iss"].(string); iss != want {
+		return fmt.Errorf("%w: iss %.120q is not the issuer of the token's tenant %q (want %q)", jwt.ErrTokenInvalidIssuer, iss, tid, want)
+	}
+	if len(v.tenants) > 0 && !slices.Contains(v.tenants, tid) {
+		return fmt.Errorf("%w: %q is not in allowed_tenants", ErrTenantNotAllowed, tid)
+	}
+	return nil
+}
+
+// isTenantID reports whether tid may be a tenant ID: 1 to 64 letters,
+// digits, '-', '.' or '_' (Entra's are GUIDs). Nothing that could change
+// the shape of the issuer it is put into.
+func isTenantID(tid string) bool {
+	if tid == "" || len(tid) > 64 {
+		return false
+	}
+	for _, c := range tid {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return tid != "." && tid != ".."
 }
 
 // allowedOnly returns the algorithms of algs that strategies allows: the
@@ -109,6 +166,11 @@ func (v *verifier) verify(ctx context.Context, raw string) (jwt.MapClaims, error
 	claims := jwt.MapClaims{}
 	if _, err := v.parser.ParseWithClaims(raw, claims, kf); err != nil {
 		return nil, invalidToken(err)
+	}
+	if v.tenantIssuer {
+		if err := v.checkTenant(claims); err != nil {
+			return nil, invalidToken(err)
+		}
 	}
 	if v.idToken {
 		if err := checkIDTokenClaims(claims); err != nil {

@@ -104,8 +104,15 @@ func (s *escapeState) observe(written []byte) {
 	}
 }
 
-// escape returns v as it must be written at the current position.
-func (s *escapeState) escape(ref Ref, v string, o Origin) (string, error) {
+// escape returns v as it must be written at the current position; written
+// holds the output so far.
+func (s *escapeState) escape(ref Ref, v string, o Origin, written *strings.Builder) (string, error) {
+	if ref.Segment {
+		if s.inQuery || !pathBegun(written.String()) {
+			return "", &ExecError{Ref: ref, Err: errSegmentPlace}
+		}
+		return PathSegment(ref, v)
+	}
 	switch s.ctx {
 	case Header:
 		if strings.ContainsAny(v, "\r\n\x00") {
@@ -125,7 +132,34 @@ func (s *escapeState) escape(ref Ref, v string, o Origin) (string, error) {
 	}
 }
 
+// PathSegment returns v escaped as one URI path segment
+// (url.PathEscape: '?', '#', '%', spaces and non-ASCII are
+// percent-encoded), or an *ExecError wrapping ErrUnsafeValue for a value
+// that is not one segment wherever it is decoded: empty, "." or "..", or
+// holding '/' or '\' (which some servers take for '/'). '%' is escaped
+// too, so an encoded "%2F" reaches the server as the text %2F, never as a
+// '/'.
+func PathSegment(ref Ref, v string) (string, error) {
+	if v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/\\") {
+		return "", &ExecError{Ref: ref, Err: errSegment}
+	}
+	return url.PathEscape(v), nil
+}
+
+// pathBegun reports whether a URI's output so far has its authority
+// complete and its path begun: "scheme://host/...". A path segment placed
+// earlier could change the host.
+func pathBegun(written string) bool {
+	i := strings.Index(written, "://")
+	if i < 0 {
+		return false
+	}
+	return strings.Contains(written[i+3:], "/")
+}
+
 var (
+	errSegment      = wrapUnsafe("a path segment may not be empty, \".\" or \"..\", or hold '/' or '\\'")
+	errSegmentPlace = wrapUnsafe("a path segment may stand only in the path, after the host")
 	errCRLF         = wrapUnsafe("a header value may not contain CR, LF or NUL")
 	errUntrustedURI = wrapUnsafe("a value from the request or the identity provider may not form the scheme, host or path of a URI")
 )

@@ -23,13 +23,40 @@ type Ref struct {
 	// path. At run time a trusted value holding '?' may begin the query
 	// earlier; InQuery is what the template's text alone decides.
 	InQuery bool
+	// Segment reports the path-segment marker, ${segment:NAME}: in a URI
+	// template's path, the value fills exactly one path segment. It is
+	// path-escaped whatever its origin, and refused when empty, "." or
+	// "..", or when it holds '/' or '\' (see SegmentPrefix). Raw, Root
+	// and Path describe NAME, without the marker.
+	Segment bool
 }
 
-// String returns the placeholder as written: ${Raw}.
-func (r Ref) String() string { return "${" + r.Raw + "}" }
+// SegmentPrefix marks a placeholder whose value is one URI path segment:
+// ${segment:token.access_token}.
+const SegmentPrefix = "segment:"
+
+// String returns the placeholder as written: ${Raw}, or
+// ${segment:Raw} for a path-segment placeholder.
+func (r Ref) String() string {
+	if r.Segment {
+		return "${" + SegmentPrefix + r.Raw + "}"
+	}
+	return "${" + r.Raw + "}"
+}
 
 // parseRef checks one placeholder's text.
 func parseRef(raw string) (Ref, error) {
+	if inner, ok := strings.CutPrefix(raw, SegmentPrefix); ok {
+		r, err := parseRef(inner)
+		if err != nil {
+			return Ref{}, err
+		}
+		if r.Segment {
+			return Ref{}, fmt.Errorf("placeholder ${%s}: the segment marker is given twice", raw)
+		}
+		r.Segment = true
+		return r, nil
+	}
 	if raw == "" {
 		return Ref{}, fmt.Errorf("empty placeholder ${}")
 	}

@@ -80,7 +80,34 @@ func Compile(src string, ctx Context) (*Template, error) {
 			return nil, fmt.Errorf("interp: unclosed %q", startTag)
 		}
 	}
+	for _, r := range tpl.refs {
+		if r.Segment {
+			if err := tpl.checkSegment(r); err != nil {
+				return nil, fmt.Errorf("interp: %s: %w", r, err)
+			}
+		}
+	}
 	return tpl, nil
+}
+
+// checkSegment checks where a ${segment:NAME} placeholder stands: in a URI
+// template's path, after the host, filling one whole segment (a '/'
+// before it, and after it a '/', '?', '#' or the end).
+func (t *Template) checkSegment(r Ref) error {
+	before, after := t.literals[r.Index], t.literals[r.Index+1]
+	switch {
+	case t.ctx != URI:
+		return errors.New("a path segment is for URI templates only")
+	case r.InQuery:
+		return errors.New("a path segment belongs in the path, before the query; in the query a value is query-escaped anyway")
+	case !strings.HasSuffix(before, "/") || strings.HasSuffix(before, "//") || strings.HasSuffix(before, ":/"):
+		return errors.New("a path segment must follow a '/' of the path, after the host")
+	case after == "" && r.Index+1 < len(t.refs):
+		return errors.New("a path segment must be the whole segment: follow it with '/', '?', '#' or the end, not another placeholder")
+	case after != "" && !strings.ContainsRune("/?#", rune(after[0])):
+		return errors.New("a path segment must be the whole segment: follow it with '/', '?', '#' or the end")
+	}
+	return nil
 }
 
 // MustCompile is like Compile but panics on error. For tests and constants.
@@ -137,7 +164,7 @@ func (t *Template) Execute(lookup Lookup) (string, error) {
 		if !ok {
 			return 0, &ExecError{Ref: ref, Err: ErrMissing}
 		}
-		esc, err := w.state.escape(ref, v, origin)
+		esc, err := w.state.escape(ref, v, origin, &w.b)
 		if err != nil {
 			return 0, err
 		}

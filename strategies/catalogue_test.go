@@ -11,7 +11,8 @@ import (
 // code-injection warning are the documented truth), with the page that says
 // so; docs/providers.md explains each. twitch and slack send no PKCE either
 // (Slack's PKCE setting turns the app into a public client), but their ID
-// token's nonce binds the code.
+// token's nonce binds the code. So does apple's: Sign in with Apple
+// documents no code_challenge, and its ID token carries the nonce.
 var noCodeBinding = map[string]string{
 	"bitbucket": "https://developer.atlassian.com/cloud/bitbucket/oauth-2/ (authorization code grant: client_id, response_type, no PKCE)",
 	"reddit":    "https://github.com/reddit-archive/reddit/wiki/OAuth2 (authorize parameters: no code_challenge)",
@@ -21,6 +22,7 @@ var noCodeBinding = map[string]string{
 	"notion":    "https://developers.notion.com/guides/get-started/authorization (no code_challenge)",
 	"strava":    "https://developers.strava.com/docs/authentication (no code_challenge)",
 	"box":       "https://developer.box.com/guides/authentication/oauth2/ (no code_challenge; not OpenID)",
+	"hubspot":   "https://developers.hubspot.com/docs/api-reference/auth-oauth-v1/guide (install URL: client_id, redirect_uri, scope, optional_scopes, state; no code_challenge)",
 }
 
 // nonceBinding names the built-ins whose provider documents no PKCE for a
@@ -32,6 +34,7 @@ var nonceBinding = map[string]string{
 	"twitch":   "https://dev.twitch.tv/docs/authentication/getting-tokens-oidc (no code_challenge)",
 	"yahoo":    "https://developer.yahoo.com/oauth2/guide/openid_connect/ (nonce; no code_challenge documented)",
 	"kakao":    "https://developers.kakao.com/docs/latest/en/kakaologin/rest-api (nonce; PKCE not confirmed)",
+	"apple":    "https://developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server (nonce; no code_challenge documented)",
 }
 
 // TestCatalogueValidates fills each built-in strategy's required values and

@@ -22,11 +22,13 @@ type compiler struct {
 	varT    map[string]*Template // each variable's template
 	stepsOf map[string]*stepFields
 
-	order  []string          // variables in dependency order
-	cycles map[string]string // variable → "a → b → a", on one member of each cycle
-	static map[string]string // variables whose value the file fixes (no env, no empty value)
-	empty  map[string][]string
-	used   map[string]bool
+	order   []string          // variables in dependency order
+	cycles  map[string]string // variable → "a → b → a", on one member of each cycle
+	static  map[string]string // variables whose value the file fixes (no env, no empty value)
+	empty   map[string][]string
+	used    map[string]bool
+	key     keyFields // client_key, client_key_id, signed_client_secret
+	tenants *Template // allowed_tenants
 }
 
 // stepFields are one step's templates, as newCompiler made them.
@@ -53,6 +55,8 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 	if st.LogoutURI != "" {
 		c.add("", "logout_uri", st.LogoutURI, interp.URI, PhaseLogout, -1)
 	}
+	c.compileKey()
+	c.compileTenants()
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login
@@ -230,7 +234,7 @@ func (c *compiler) staticPrefix(b Binding) (string, bool) {
 func (c *compiler) build() *StrategyPlan {
 	st := c.st
 	sp := &StrategyPlan{def: st.clone(), raw: c.raw, fields: c.fields, authPlaces: map[string]bool{},
-		sendsNonce: c.sendsNonce()}
+		sendsNonce: c.sendsNonce(), key: c.key, tenants: c.tenants}
 	for _, n := range c.order {
 		sp.vars = append(sp.vars, Variable{Name: n, Value: c.varT[n]})
 	}

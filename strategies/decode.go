@@ -14,6 +14,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 		"label": &st.Label, "auth_uri": &st.AuthURI, "client_id": &st.ClientID, "client_secret": &st.ClientSecret,
 		"base_uri": &st.BaseURI, "redirect_path": &st.RedirectPath, "scope": &st.Scope, "grant_type": &st.GrantType,
 		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "docs": &st.Docs,
+		"client_key": &st.ClientKey, "client_key_id": &st.ClientKeyID,
+		KeyAllowedTenants: &st.AllowedTenants, "client_assertion_audience": &st.ClientAssertionAudience,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
@@ -33,6 +35,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			st.Claims = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
+		case k == KeySignedSecret:
+			st.SignedSecret = decodeSignedSecret(r, name, v)
 		case k == KeyExtends:
 			// checked and applied by the loader before the merge (baseOf)
 		default:
@@ -254,6 +258,19 @@ func encodeStrategy(st *Strategy) *node {
 	str("jwt_key", st.JWTKey)
 	str("logout_uri", st.LogoutURI)
 	str("docs", st.Docs)
+	str("client_key", st.ClientKey)
+	str("client_key_id", st.ClientKeyID)
+	str(KeyAllowedTenants, st.AllowedTenants)
+	str("client_assertion_audience", st.ClientAssertionAudience)
+	if ss := st.SignedSecret; ss != nil {
+		m := map[string]string{}
+		for k, v := range map[string]string{"iss": ss.Issuer, "sub": ss.Subject, "aud": ss.Audience, "lifetime": ss.Lifetime} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		o.set(KeySignedSecret, nodeOf(m))
+	}
 	if st.InsecureNoPKCE {
 		o.set("pkce", &node{kind: kindFalse})
 	}

@@ -27,6 +27,14 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
 			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))
 	}
+	if ss := st.SignedSecret; ss != nil {
+		lifetime := ss.Lifetime
+		if lifetime == "" {
+			lifetime = DefaultSignedSecretLifetime.String()
+		}
+		fmt.Fprintf(w, "  client secret: a JWT signed with client_key (iss %s, aud %s, lifetime %s), minted when first needed and again when half its lifetime has passed\n",
+			ss.Issuer, ss.Audience, lifetime)
+	}
 	def, err := maskedDefinition(sp)
 	if err != nil {
 		return err
@@ -134,7 +142,15 @@ func describeStep(st *Strategy, s Step) string {
 		if aud == "" {
 			aud = "${client_id}"
 		}
-		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, maskValue("issuer", s.Issuer), maskValue("audience", aud))
+		iss := "iss " + maskValue("issuer", s.Issuer)
+		if IsTenantIssuer(s.Issuer) {
+			tenants := "any tenant"
+			if st.AllowedTenants != "" {
+				tenants = "tid in allowed_tenants (" + st.AllowedTenants + ")"
+			}
+			iss = fmt.Sprintf("iss %s with %s the token's tid, %s", maskValue("issuer", s.Issuer), TenantPlaceholder, tenants)
+		}
+		return fmt.Sprintf("decode %s; verify %s, %s, %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, iss, maskValue("audience", aud))
 	}
 	m := strings.ToUpper(s.Method)
 	if m == "" {

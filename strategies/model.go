@@ -3,6 +3,7 @@ package strategies
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // Strategy is one strategy as written: after the merge with its built-in
@@ -49,6 +50,28 @@ type Strategy struct {
 	InsecureNoNonce bool
 	// BackchannelLogout enables the OIDC back-channel logout receiver.
 	BackchannelLogout bool
+
+	// ClientKey (client_key) is the client's private key, PEM (PKCS #8,
+	// PKCS #1 or SEC 1), read from the environment ("${env.NAME}"): it
+	// signs the client assertions of client_auth "private_key_jwt" and
+	// the SignedSecret. Its type decides the algorithm: RSA RS256, P-256
+	// ES256, P-384 ES384, P-521 ES512, Ed25519 EdDSA.
+	ClientKey string
+	// ClientKeyID (client_key_id) is the kid header of what ClientKey
+	// signs; empty: no kid.
+	ClientKeyID string
+	// ClientAssertionAudience (client_assertion_audience) is the aud of
+	// private_key_jwt assertions; empty: the token endpoint (the token
+	// step's URL). Some servers want their issuer instead.
+	ClientAssertionAudience string
+	// SignedSecret (signed_client_secret), when set, makes the client
+	// secret a JWT the engine signs with ClientKey (Sign in with Apple's
+	// client_secret): ${client_secret} and client_auth then send it, and
+	// client_secret is not set.
+	SignedSecret *SignedSecret
+	// AllowedTenants (allowed_tenants) lists the tenants a multi-tenant
+	// issuer (TenantPlaceholder) accepts, by tid; empty: every tenant.
+	AllowedTenants string
 
 	// Claims maps session claim names to gjson paths into the user object.
 	Claims map[string]string
@@ -105,7 +128,31 @@ const (
 	ClientAuthPost      = "client_secret_post"  // client_id and client_secret in the form
 	ClientAuthNone      = "none"                // client_id in the form: a public client
 	ClientAuthDiscovery = "discovery"
+	// ClientAuthPrivateKeyJWT sends a JWT signed with client_key as
+	// client_assertion (RFC 7523 §2.2, OpenID Connect Core 1.0 §9): iss
+	// and sub the client_id, aud the token endpoint, a unique jti, a
+	// short exp.
+	ClientAuthPrivateKeyJWT = "private_key_jwt"
 )
+
+// SignedSecret describes a client secret that is a JWT the engine signs
+// with the strategy's client_key, minted when first needed and again when
+// half its lifetime has passed. Its claims are iss, sub, aud, iat and exp;
+// its header alg (from the key) and kid (client_key_id).
+type SignedSecret struct {
+	Issuer   string // iss, a template (variables, ${env.NAME}); required
+	Subject  string // sub; default ${client_id}
+	Audience string // aud; required
+	Lifetime string // exp - iat, a Go duration ("1h"); default 1h, at most MaxSignedSecretLifetime
+}
+
+// MaxSignedSecretLifetime bounds a signed client secret's lifetime: Apple
+// takes one whose exp is at most 15777000 seconds (six months) after iat.
+const MaxSignedSecretLifetime = 15777000 * time.Second
+
+// DefaultSignedSecretLifetime is a signed client secret's lifetime when
+// the strategy gives none.
+const DefaultSignedSecretLifetime = time.Hour
 
 // BasicAuth is HTTP Basic client authentication (client_secret_basic).
 type BasicAuth struct {
@@ -210,6 +257,9 @@ func (s *Strategy) Required() []string {
 	var out []string
 	vars := s.Variables()
 	for _, k := range sortedKeys(vars) {
+		if k == "client_secret" && s.SignedSecret != nil {
+			continue // the engine signs it
+		}
 		if vars[k] == "" && k != "base_uri" && k != "jwt_key" && k != "grant_type" {
 			out = append(out, k)
 		}
@@ -223,6 +273,10 @@ func (s *Strategy) clone() *Strategy {
 	c.Overridden = slices.Clone(s.Overridden)
 	c.Claims = maps.Clone(s.Claims)
 	c.Custom = maps.Clone(s.Custom)
+	if s.SignedSecret != nil {
+		ss := *s.SignedSecret
+		c.SignedSecret = &ss
+	}
 	c.Steps = make([]Step, len(s.Steps))
 	for i, st := range s.Steps {
 		c.Steps[i] = st.clone()

@@ -74,6 +74,8 @@ type StrategyPlan struct {
 	revoke     *StepPlan
 	claims     []Claim
 	sendsNonce bool
+	key        keyFields
+	tenants    *Template
 }
 
 // Name returns the strategy's name.

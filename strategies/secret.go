@@ -385,7 +385,7 @@ func (m *masker) strategyKey(k string, v *node) *node {
 		return steps
 	case !isString:
 		return v
-	case k == "client_secret":
+	case k == "client_secret" || k == "client_key":
 		s = maskValue(k, s)
 	case k == "auth_uri" || k == "logout_uri" || k == "base_uri":
 		s = maskURI(s)

@@ -13,7 +13,8 @@ import (
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
-	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends}
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends,
+	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -41,6 +42,8 @@ func (c *compiler) validate() {
 		r.warnf(name, "", "client_secret", "the secret is written in the file; read it from the environment with ${env.NAME}")
 	}
 	c.validateSteps()
+	c.validateKey()
+	c.validateTenants()
 	checkTokenLeaks(r, st, c.fields)
 	checkCodeBinding(r, st)
 	checkLiteralSecrets(r, st, c.fields)
@@ -229,7 +232,7 @@ func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
 			r.errorf(name, f.step, f.name, "%s: variable %q is a string and has no fields", ref, root)
 			return b, false
 		}
-		if v == "" && root != "base_uri" {
+		if v == "" && root != "base_uri" && !(root == "client_secret" && st.SignedSecret != nil) {
 			c.empty[root] = append(c.empty[root], f.where())
 		}
 		b.Source, b.Origin = FromVariable, interp.Config
@@ -325,7 +328,7 @@ func (c *compiler) checkURI(f *Template) {
 		}
 	}
 	for _, b := range f.refs {
-		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() {
+		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() && !b.Segment {
 			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", b.Ref)
 		}
 	}
@@ -335,7 +338,7 @@ func (c *compiler) checkURI(f *Template) {
 }
 
 // clientAuthMethods are the values client_auth takes.
-var clientAuthMethods = []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone, ClientAuthDiscovery}
+var clientAuthMethods = []string{ClientAuthBasic, ClientAuthPost, ClientAuthNone, ClientAuthDiscovery, ClientAuthPrivateKeyJWT}
 
 // checkClientAuth checks an HTTP step's client_auth: a known method, on a
 // POST with a form the engine adds the client's credentials to, which
@@ -345,6 +348,8 @@ func (c *compiler) checkClientAuth(s Step, method string) {
 	switch {
 	case !slices.Contains(clientAuthMethods, s.ClientAuth):
 		r.errorf(name, s.Name, "client_auth", "%q is not one of %s", s.ClientAuth, strings.Join(clientAuthMethods, ", "))
+	case s.ClientAuth == ClientAuthPrivateKeyJWT && c.st.ClientKey == "":
+		r.errorf(name, s.Name, "client_auth", "%q signs a client assertion with the strategy's client_key, and it has none (\"client_key\": \"${env.NAME}\", a PEM private key)", s.ClientAuth)
 	case s.ClientAuth == ClientAuthDiscovery && !c.hasVar(VarIssuer):
 		r.errorf(name, s.Name, "client_auth", "%q follows the discovery document, and the strategy has no %q key to read it from", s.ClientAuth, VarIssuer)
 	case method != "POST" || s.Form == nil:
@@ -352,7 +357,7 @@ func (c *compiler) checkClientAuth(s Step, method string) {
 	case s.Auth != nil:
 		r.errorf(name, s.Name, "client_auth", "config.auth authenticates the client too: keep one of them")
 	}
-	for _, k := range []string{"client_id", "client_secret"} {
+	for _, k := range []string{"client_id", "client_secret", "client_assertion", "client_assertion_type"} {
 		if _, ok := s.Form[k]; ok {
 			r.errorf(name, s.Name, "form."+k, "client_auth sends the client's credentials: remove %s from the form", k)
 		}
