@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,19 +32,27 @@ func (s *Strategy) Refresh(ctx context.Context, t Tokens) (Tokens, error) {
 	return tokensFrom(doc, t, s.e.opts.Now()), nil
 }
 
-// Revoke runs the revoke step, when the strategy has one, with the session's
-// tokens (RFC 7009). Without a revoke step it does nothing.
+// Revoke runs the revoke steps ("revoke", then each "revoke_…", in file
+// order) with the session's tokens (RFC 7009). Each runs whatever the ones
+// before it answered: a failure to revoke one token is no reason to keep
+// another alive. A step that reads a token the session does not hold (no
+// refresh token) has nothing to revoke and is skipped: its templates fail
+// before anything is sent. The errors are joined, each a *StepError naming
+// its step. Without a revoke step it does nothing.
 func (s *Strategy) Revoke(ctx context.Context, t Tokens) error {
-	if s.revoke == nil {
-		return nil
+	var errs []error
+	for _, st := range s.revoke {
+		start := time.Now()
+		_, err := s.runHTTP(ctx, st, &scope{s: s, tokens: t})
+		if errors.Is(err, ErrMissingValue) {
+			continue
+		}
+		s.observe(st.Name(), start, err)
+		if err != nil {
+			errs = append(errs, &StepError{Strategy: s.plan.Name(), Step: st.Name(), Err: err})
+		}
 	}
-	start := time.Now()
-	_, err := s.runHTTP(ctx, s.revoke, &scope{s: s, tokens: t})
-	s.observe(strategies.StepRevoke, start, err)
-	if err != nil {
-		return &StepError{Strategy: s.plan.Name(), Step: strategies.StepRevoke, Err: err}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // LogoutURL returns the strategy's RP-initiated logout URL with the ID

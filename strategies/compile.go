@@ -56,10 +56,10 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login
-		switch s.Name {
-		case StepRefresh:
+		switch {
+		case s.Name == StepRefresh:
 			phase, index = PhaseRefresh, -1
-		case StepRevoke:
+		case IsRevokeStep(s.Name):
 			phase, index = PhaseRevoke, -1
 		default:
 			login++
@@ -260,11 +260,11 @@ func (c *compiler) build() *StrategyPlan {
 		if len(p.algorithms) == 0 {
 			p.algorithms = DefaultAlgorithms()
 		}
-		switch s.Name {
-		case StepRefresh:
+		switch {
+		case s.Name == StepRefresh:
 			sp.refresh = p
-		case StepRevoke:
-			sp.revoke = p
+		case IsRevokeStep(s.Name):
+			sp.revoke = append(sp.revoke, p)
 		default:
 			p.isUser = s.Name == user
 			sp.login = append(sp.login, p)

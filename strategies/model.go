@@ -3,6 +3,7 @@ package strategies
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Strategy is one strategy as written: after the merge with its built-in
@@ -54,7 +55,8 @@ type Strategy struct {
 	// Custom holds the custom variables: every string key that is not a known
 	// key, by name.
 	Custom map[string]string
-	// Steps are run in order after the callback (refresh and revoke excepted).
+	// Steps are run in order after the callback (refresh and the revoke
+	// steps excepted).
 	Steps []Step
 }
 
@@ -122,7 +124,17 @@ const (
 	StepUserinfo = "userinfo" // merged into the user object
 	StepRefresh  = "refresh"  // run when the access token expires, never at login
 	StepRevoke   = "revoke"   // run at sign-out, never at login
+	// StepRevokePrefix starts the name of further revoke steps
+	// ("revoke_access_token"): every step named revoke or revoke_… runs
+	// at sign-out, in file order, each merged by its own name.
+	StepRevokePrefix = "revoke_"
 )
+
+// IsRevokeStep reports whether a step of that name is a revoke step: run
+// at sign-out (with the session's tokens), never at login.
+func IsRevokeStep(name string) bool {
+	return name == StepRevoke || (strings.HasPrefix(name, StepRevokePrefix) && len(name) > len(StepRevokePrefix))
+}
 
 // ReservedName is the one name no strategy may take.
 const ReservedName = "jwt"
@@ -182,7 +194,7 @@ func (s *Strategy) LoginSteps() []Step {
 	return out
 }
 
-func isLoginStep(name string) bool { return name != StepRefresh && name != StepRevoke }
+func isLoginStep(name string) bool { return name != StepRefresh && !IsRevokeStep(name) }
 
 // Variables returns the strategy's interpolation variables: the known string
 // keys and the custom variables, by name, as written (they may hold

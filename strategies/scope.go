@@ -107,7 +107,7 @@ func DiscoveryOptional(step string) bool {
 	case StepUserinfo, StepRevoke, "introspect", "logout":
 		return true
 	}
-	return false
+	return IsRevokeStep(step)
 }
 
 // discoveryMembers returns the ${discovery.NAME} members templates read,

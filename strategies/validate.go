@@ -99,7 +99,7 @@ func (c *compiler) validate() {
 			continue
 		}
 		root, _, _ := strings.Cut(path, ".")
-		if root == StepRefresh || root == StepRevoke {
+		if root == StepRefresh || IsRevokeStep(root) {
 			if st.Step(root) != nil {
 				r.errorf(name, "", "claims."+claim, "the %q step does not run at login; claims read the user object and login steps", root)
 			}
