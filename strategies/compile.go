@@ -270,6 +270,10 @@ func (c *compiler) build() *StrategyPlan {
 			sp.login = append(sp.login, p)
 		}
 	}
+	for _, k := range sortedKeys(st.LoginParams) {
+		re, _ := compileLoginParam(st.LoginParams[k]) // checked by validate
+		sp.loginParams = append(sp.loginParams, LoginParam{Name: k, Pattern: re})
+	}
 	for _, name := range sortedKeys(st.Claims) {
 		cl := Claim{Name: name, Path: st.Claims[name]}
 		if root, rest, ok := strings.Cut(cl.Path, "."); ok {

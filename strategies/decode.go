@@ -13,11 +13,12 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 	strs := map[string]*string{
 		"label": &st.Label, "auth_uri": &st.AuthURI, "client_id": &st.ClientID, "client_secret": &st.ClientSecret,
 		"base_uri": &st.BaseURI, "redirect_path": &st.RedirectPath, "scope": &st.Scope, "grant_type": &st.GrantType,
-		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI,
+		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "response_mode": &st.ResponseMode,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
-	bools := map[string]*bool{"pkce": &pkce, "nonce": &nonce, "backchannel_logout": &st.BackchannelLogout}
+	bools := map[string]*bool{"pkce": &pkce, "nonce": &nonce, "backchannel_logout": &st.BackchannelLogout,
+		"refresh_userinfo": &st.RefreshUserinfo}
 	for i, k := range o.keys {
 		v := o.vals[i]
 		if v.kind == kindNull {
@@ -31,6 +32,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			decodeBool(r, name, "", k, v, bools[k])
 		case k == "claims":
 			st.Claims = decodeStringMap(r, name, "", k, v)
+		case k == "login_params":
+			st.LoginParams = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
 		case k == KeyExtends:
@@ -253,6 +256,7 @@ func encodeStrategy(st *Strategy) *node {
 	str("grant_type", st.GrantType)
 	str("jwt_key", st.JWTKey)
 	str("logout_uri", st.LogoutURI)
+	str("response_mode", st.ResponseMode)
 	if st.InsecureNoPKCE {
 		o.set("pkce", &node{kind: kindFalse})
 	}
@@ -262,8 +266,14 @@ func encodeStrategy(st *Strategy) *node {
 	if st.BackchannelLogout {
 		o.set("backchannel_logout", &node{kind: kindTrue})
 	}
+	if st.RefreshUserinfo {
+		o.set("refresh_userinfo", &node{kind: kindTrue})
+	}
 	if st.Claims != nil {
 		o.set("claims", nodeOf(st.Claims))
+	}
+	if st.LoginParams != nil {
+		o.set("login_params", nodeOf(st.LoginParams))
 	}
 	for _, k := range sortedKeys(st.Custom) {
 		if o.get(k) == nil && knownKey(k) == "" {

@@ -49,6 +49,19 @@ type Strategy struct {
 	InsecureNoNonce bool
 	// BackchannelLogout enables the OIDC back-channel logout receiver.
 	BackchannelLogout bool
+	// ResponseMode ("response_mode") is how the IdP returns the callback's
+	// parameters: "" or ResponseModeQuery in the redirect's query (GET),
+	// ResponseModeFormPost in a form the browser POSTs (OAuth 2.0 Form
+	// Post Response Mode; Apple).
+	ResponseMode string
+	// RefreshUserinfo ("refresh_userinfo") runs the userinfo step again
+	// after each refresh, with the new access token, and derives the
+	// claims anew.
+	RefreshUserinfo bool
+	// LoginParams ("login_params") allow-lists query parameters of
+	// GET /auth/NAME/login: parameter name → a regular expression the
+	// whole value must match. The values are ${login.NAME}.
+	LoginParams map[string]string
 
 	// Claims maps session claim names to gjson paths into the user object.
 	Claims map[string]string
@@ -135,6 +148,12 @@ const (
 func IsRevokeStep(name string) bool {
 	return name == StepRevoke || (strings.HasPrefix(name, StepRevokePrefix) && len(name) > len(StepRevokePrefix))
 }
+
+// Response modes a strategy's response_mode may name.
+const (
+	ResponseModeQuery    = "query"
+	ResponseModeFormPost = "form_post"
+)
 
 // ReservedName is the one name no strategy may take.
 const ReservedName = "jwt"
@@ -234,6 +253,7 @@ func (s *Strategy) clone() *Strategy {
 	c.Overridden = slices.Clone(s.Overridden)
 	c.Claims = maps.Clone(s.Claims)
 	c.Custom = maps.Clone(s.Custom)
+	c.LoginParams = maps.Clone(s.LoginParams)
 	c.Steps = make([]Step, len(s.Steps))
 	for i, st := range s.Steps {
 		c.Steps[i] = st.clone()

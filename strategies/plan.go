@@ -74,6 +74,8 @@ type StrategyPlan struct {
 	revoke     []*StepPlan // revoke, revoke_…: in file order
 	claims     []Claim
 	sendsNonce bool
+
+	loginParams []LoginParam // sorted by name
 }
 
 // Name returns the strategy's name.
