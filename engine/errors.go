@@ -28,6 +28,10 @@ var (
 	ErrNoSubject = errors.New("no subject")
 	// ErrMissingValue: a template's placeholder had no value at run time.
 	ErrMissingValue = errors.New("missing value")
+	// ErrSubjectChanged: a refresh named another user than the session's:
+	// the refresh answer's ID token, or, with refresh_userinfo, the claims
+	// derived anew. The session must end.
+	ErrSubjectChanged = errors.New("the refreshed identity's subject differs from the session's")
 	// ErrNoRefreshToken: Refresh was asked for without a refresh token or refresh step.
 	ErrNoRefreshToken = errors.New("no refresh token or refresh step")
 )
