@@ -69,7 +69,7 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 		add = append(add, "response_mode=form_post")
 	}
 	for _, p := range s.plan.LoginParams() {
-		if v, ok := l.Params[p.Name]; ok && !s.plan.AuthURIPlaces(p.Name) {
+		if v, ok := l.Params[p.Name]; ok && !s.plan.AuthURIPlaces(p.Name) && !s.readsLoginParam(p.Name) {
 			add = append(add, url.QueryEscape(p.Name)+"="+url.QueryEscape(v))
 		}
 	}
@@ -89,6 +89,17 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 		sep = "&"
 	}
 	return u + sep + strings.Join(add, "&"), nil
+}
+
+// readsLoginParam reports whether auth_uri reads ${login.name} itself (in
+// its host or under another parameter's name): it places that parameter.
+func (s *Strategy) readsLoginParam(name string) bool {
+	for _, b := range s.plan.AuthURI().Bindings() {
+		if b.Source == strategies.FromLoginParam && b.Path == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Exchange handles the callback: it checks the IdP's answer and the state,

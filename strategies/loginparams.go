@@ -61,9 +61,15 @@ func (c *compiler) checkLoginParams() {
 		return
 	}
 	var placed []string
+	reads := map[string]bool{} // ${login.NAME} in auth_uri
 	for _, f := range c.fields {
 		if f.step == "" && f.name == "auth_uri" && f.t != nil {
 			placed = literalParams(f.t)
+			for _, r := range f.t.Refs() {
+				if r.Root == RootLoginParam {
+					reads[r.Path] = true
+				}
+			}
 		}
 	}
 	for _, k := range sortedKeys(st.LoginParams) {
@@ -75,7 +81,7 @@ func (c *compiler) checkLoginParams() {
 		case slices.Contains(reservedLoginParams, k):
 			r.errorf(st.Name, "", field, "%q is set by authflow or fixes where the login goes; it cannot come from the login request", k)
 			continue
-		case slices.Contains(placed, k):
+		case slices.Contains(placed, k) && !reads[k]:
 			r.errorf(st.Name, "", field, "auth_uri sends %s itself; to let the request choose it, write %s=${%s.%s} in auth_uri", k, k, RootLoginParam, k)
 		}
 		p := st.LoginParams[k]
