@@ -26,7 +26,7 @@ type Strategy struct {
 
 	login   []*step // run after the callback, in order
 	refresh *step
-	revoke  *step
+	revoke  []*step // revoke and revoke_… steps, in file order
 
 	logoutVerifier *verifier // back-channel logout tokens; nil when disabled
 
@@ -92,7 +92,7 @@ func (s *Strategy) DiscoveryMember(name string) (string, bool) {
 // "discovery" decided by the discovery document; "" when the step's form
 // and config.auth do, or the step is not run (unknown, or left out).
 func (s *Strategy) ClientAuth(name string) string {
-	steps := append([]*step{s.refresh, s.revoke}, s.login...)
+	steps := append(append([]*step{s.refresh}, s.revoke...), s.login...)
 	for _, st := range steps {
 		if st != nil && st.Name() == name {
 			return st.clientAuth
@@ -189,11 +189,16 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 			return nil, err
 		}
 	}
-	if p := sp.RevokeStep(); p != nil && s.leftOut[p.Name()] == "" {
-		if s.revoke, err = s.bindStep(p); err != nil {
+	for _, p := range sp.RevokeSteps() {
+		if s.leftOut[p.Name()] != "" {
+			continue
+		}
+		st, err := s.bindStep(p)
+		if err != nil {
 			return nil, err
 		}
-		s.revoke.ignoreBody = true
+		st.ignoreBody = true
+		s.revoke = append(s.revoke, st)
 	}
 	return s, nil
 }
@@ -233,11 +238,10 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 		return err
 	}
 	steps := sp.LoginSteps()
-	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
-		if p != nil {
-			steps = append(steps, p)
-		}
+	if p := sp.RefreshStep(); p != nil {
+		steps = append(steps, p)
 	}
+	steps = append(steps, sp.RevokeSteps()...)
 	for _, p := range steps {
 		if err := check(p.Name(), stepTemplates(p)...); err != nil {
 			return err

@@ -32,6 +32,10 @@ var (
 	// (tid) that allowed_tenants does not list. It comes with
 	// ErrInvalidToken.
 	ErrTenantNotAllowed = errors.New("tenant not allowed")
+	// ErrSubjectChanged: a refresh named another user than the session's:
+	// the refresh answer's ID token, or, with refresh_userinfo, the claims
+	// derived anew. The session must end.
+	ErrSubjectChanged = errors.New("the refreshed identity's subject differs from the session's")
 	// ErrNoRefreshToken: Refresh was asked for without a refresh token or refresh step.
 	ErrNoRefreshToken = errors.New("no refresh token or refresh step")
 )

@@ -20,6 +20,9 @@ type Login struct {
 	State        string // sent as state; check it at the callback, once
 	Nonce        string // sent as nonce when the scope has openid; "" otherwise
 	CodeVerifier string // PKCE verifier (RFC 7636); "" when PKCE is off
+	// Params are the login request's allow-listed parameters
+	// (login_params, checked by Strategy.LoginParams): ${login.NAME}.
+	Params map[string]string
 }
 
 // ErrStateMismatch: the callback's state is not the login's.
@@ -62,6 +65,14 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 	if l.Nonce != "" && !s.plan.AuthURIPlaces(strategies.VarNonce) {
 		add = append(add, "nonce="+url.QueryEscape(l.Nonce))
 	}
+	if s.plan.FormPost() && !s.plan.AuthURIPlaces("response_mode") {
+		add = append(add, "response_mode=form_post")
+	}
+	for _, p := range s.plan.LoginParams() {
+		if v, ok := l.Params[p.Name]; ok && !s.plan.AuthURIPlaces(p.Name) && !s.readsLoginParam(p.Name) {
+			add = append(add, url.QueryEscape(p.Name)+"="+url.QueryEscape(v))
+		}
+	}
 	if l.CodeVerifier != "" {
 		if !s.plan.AuthURIPlaces(strategies.VarCodeChallenge) {
 			add = append(add, "code_challenge="+l.CodeChallenge())
@@ -78,6 +89,17 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 		sep = "&"
 	}
 	return u + sep + strings.Join(add, "&"), nil
+}
+
+// readsLoginParam reports whether auth_uri reads ${login.name} itself (in
+// its host or under another parameter's name): it places that parameter.
+func (s *Strategy) readsLoginParam(name string) bool {
+	for _, b := range s.plan.AuthURI().Bindings() {
+		if b.Source == strategies.FromLoginParam && b.Path == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Exchange handles the callback: it checks the IdP's answer and the state,

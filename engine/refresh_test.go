@@ -251,11 +251,11 @@ func TestRevoke(t *testing.T) {
 	t.Run("session without the token", func(t *testing.T) {
 		p := newIDP(t)
 		s := p.strategy(t, oidcFile(authPost))
-		err := s.Revoke(t.Context(), engine.Tokens{AccessToken: "at"})
-		if !errors.Is(err, engine.ErrMissingValue) {
-			t.Errorf("err = %v, want ErrMissingValue", err)
+		// Nothing to revoke: the step is skipped (with several revoke steps,
+		// a session without a refresh token still revokes its access token).
+		if err := s.Revoke(t.Context(), engine.Tokens{AccessToken: "at"}); err != nil {
+			t.Errorf("err = %v, want nil: a revoke step whose token the session lacks is skipped", err)
 		}
-		wantStep(t, err, "revoke")
 		if n := p.revokeHits.Load(); n != 0 {
 			t.Errorf("revoke endpoint called %d times", n)
 		}

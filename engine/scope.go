@@ -55,6 +55,11 @@ func (sc *scope) value(b strategies.Binding) (string, bool) {
 			v = sc.login.CodeChallenge()
 		}
 		return v, v != ""
+	case strategies.FromLoginParam:
+		if sc.login == nil {
+			return "", false
+		}
+		return sc.login.Params[b.Path], true // "" when the request did not give it
 	case strategies.FromCallback:
 		vs := sc.auth[b.Path]
 		if len(vs) == 0 {

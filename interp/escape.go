@@ -64,6 +64,15 @@ const (
 	// like a jwks_uri written in the file, they are fixed before any
 	// request and may form a URI's scheme, host and path.
 	Discovered
+	// Param values come from the browser's login request (a strategy's
+	// login_params), each matched whole against a pattern from the
+	// configuration. Like Request values they belong in a URI's query;
+	// besides, one may form a single label of a URI's host whose other
+	// labels are literal text (the strategy's validation checks the
+	// template), and there its value must be a DNS label: letters, digits
+	// and inner hyphens, 1 to 63 of them, so it can never add a dot, a
+	// port, a path or userinfo, nor move the URI to another host.
+	Param
 )
 
 // Trusted reports whether a value of this origin may form a URI's scheme,
@@ -81,6 +90,8 @@ func (o Origin) String() string {
 		return "identity provider"
 	case Discovered:
 		return "discovery"
+	case Param:
+		return "login parameter"
 	default:
 		return "config"
 	}
@@ -95,13 +106,40 @@ var ErrUnsafeValue = errors.New("unsafe value")
 type escapeState struct {
 	ctx     Context
 	inQuery bool
+	// inHost: the output so far ends inside a URI's authority (after
+	// "://", before the path).
+	inHost bool
 }
 
 // observe notes literal or substituted output already written.
 func (s *escapeState) observe(written []byte) {
-	if s.ctx == URI && !s.inQuery && bytes.ContainsAny(written, "?#") {
+	if s.ctx != URI || s.inQuery {
+		return
+	}
+	if i := bytes.Index(written, []byte("://")); i >= 0 {
+		s.inHost, written = true, written[i+3:]
+	}
+	if bytes.ContainsAny(written, "/?#") {
+		s.inHost = false
+	}
+	if bytes.ContainsAny(written, "?#") {
 		s.inQuery = true
 	}
+}
+
+// isDNSLabel reports whether v is one DNS label (RFC 1123 §2.1): 1 to 63
+// letters, digits and hyphens, not starting or ending with a hyphen.
+func isDNSLabel(v string) bool {
+	if len(v) == 0 || len(v) > 63 || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // escape returns v as it must be written at the current position; written
@@ -122,6 +160,12 @@ func (s *escapeState) escape(ref Ref, v string, o Origin, written *strings.Build
 	case URI:
 		if s.inQuery {
 			return url.QueryEscape(v), nil
+		}
+		if o == Param {
+			if !s.inHost || !isDNSLabel(v) {
+				return "", &ExecError{Ref: ref, Err: errHostLabel}
+			}
+			return v, nil
 		}
 		if !o.Trusted() {
 			return "", &ExecError{Ref: ref, Err: errUntrustedURI}
@@ -162,6 +206,7 @@ var (
 	errSegmentPlace = wrapUnsafe("a path segment may stand only in the path, after the host")
 	errCRLF         = wrapUnsafe("a header value may not contain CR, LF or NUL")
 	errUntrustedURI = wrapUnsafe("a value from the request or the identity provider may not form the scheme, host or path of a URI")
+	errHostLabel    = wrapUnsafe("a login parameter in a URI's host must be one DNS label (letters, digits, inner hyphens; at most 63)")
 )
 
 type unsafeError struct{ msg string }

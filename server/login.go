@@ -41,15 +41,21 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	params, err := s.loginParams(st, r)
+	if err != nil {
+		s.fail(w, r, name, err) // before anything is sealed or stored
+		return
+	}
 	aeads, _, err := s.loginAEADs(r.Context(), loginKeyRecheck)
 	if err != nil {
 		s.fail(w, r, name, err)
 		return
 	}
 	l := st.NewLogin()
+	l.Params = params
 	p := pendingLogin{
 		Strategy: name, State: l.State, Nonce: l.Nonce, CodeVerifier: l.CodeVerifier,
-		ReturnTo: s.returnTo(returnToParam(r)), Started: s.cfg.Now().UnixMilli(),
+		ReturnTo: s.returnTo(returnToParam(r)), Started: s.cfg.Now().UnixMilli(), Params: params,
 	}
 	if len(p.ReturnTo) > maxReturnTo { // escaping made it longer
 		s.log.Info("return_to dropped: longer than 2048 bytes", "strategy", name)
@@ -65,7 +71,7 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, name, err)
 		return
 	}
-	cookie := s.loginCookie(s.loginCookieName(l.State), v)
+	cookie := s.loginCookieFor(s.loginCookieName(l.State), v, st.FormPost())
 	s.pruneLoginCookies(w, r, aeads, len(cookie.Name)+len(v)+2)
 	http.SetCookie(w, cookie)
 	s.log.Info("login started", "strategy", name)
@@ -77,36 +83,45 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 // the login steps and starts the session.
 func (s *Server) callback(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ctx := r.Context()
-		q := r.URL.Query()
-		p, err := s.takeLogin(w, r, name, q.Get("state"))
-		if err != nil {
-			s.fail(w, r, name, err)
-			return
-		}
-		st := s.Engine().Strategy(name)
-		if st == nil {
-			http.NotFound(w, r)
-			return
-		}
-		res, err := st.Exchange(ctx, &engine.Login{State: p.State, Nonce: p.Nonce, CodeVerifier: p.CodeVerifier}, q)
-		if err != nil {
-			s.fail(w, r, name, err)
-			return
-		}
-		if _, err := s.startSession(ctx, w, r, res); err != nil {
-			s.fail(w, r, name, err)
-			return
-		}
-		s.log.Info("login", "strategy", name, "outcome", "ok", "latency", time.Since(start))
-		s.cfg.Observer.Login(name, OutcomeOK)
-		dest := p.ReturnTo
-		if dest == "" {
-			dest = s.cfg.SigninSuccess
-		}
-		http.Redirect(w, r, dest, http.StatusFound)
+		s.finishLogin(w, r, name, r.URL.Query())
 	}
+}
+
+// finishLogin completes a login from the callback's parameters q (the
+// query, or a form_post callback's form).
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, name string, q url.Values) {
+	start := time.Now()
+	ctx := r.Context()
+	p, err := s.takeLogin(w, r, name, q.Get("state"))
+	if err != nil {
+		s.fail(w, r, name, err)
+		return
+	}
+	st := s.Engine().Strategy(name)
+	if st == nil {
+		http.NotFound(w, r)
+		return
+	}
+	res, err := st.Exchange(ctx, &engine.Login{State: p.State, Nonce: p.Nonce, CodeVerifier: p.CodeVerifier, Params: p.Params}, q)
+	if err != nil {
+		s.fail(w, r, name, err)
+		return
+	}
+	if _, err := s.startSession(ctx, w, r, res); err != nil {
+		s.fail(w, r, name, err)
+		return
+	}
+	s.log.Info("login", "strategy", name, "outcome", "ok", "latency", time.Since(start))
+	s.cfg.Observer.Login(name, OutcomeOK)
+	dest := p.ReturnTo
+	if dest == "" {
+		dest = s.cfg.SigninSuccess
+	}
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther // the browser follows with a GET
+	}
+	http.Redirect(w, r, dest, status)
 }
 
 // takeLogin takes the pending login of state from this browser's login
@@ -128,7 +143,8 @@ func (s *Server) takeLogin(w http.ResponseWriter, r *http.Request, name, state s
 	if err != nil {
 		return nil, fmt.Errorf("pending login: %w", err) // no key: a 500, not "expired"
 	}
-	http.SetCookie(w, s.loginCookie(cname, ""))
+	st := s.Engine().Strategy(name)
+	http.SetCookie(w, s.loginCookieFor(cname, "", st != nil && st.FormPost()))
 	if !ok || subtle.ConstantTimeCompare([]byte(p.State), []byte(state)) != 1 {
 		return nil, errors.Join(errLoginUnknown, errors.New("the login cookie was not minted by this server for this state (forged, altered, or from an older key)"))
 	}

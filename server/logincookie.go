@@ -75,6 +75,9 @@ type pendingLogin struct {
 	CodeVerifier string `json:"v,omitempty"`
 	ReturnTo     string `json:"r,omitempty"`
 	Started      int64  `json:"t"` // Unix milliseconds, on Config.Now
+	// Params are the login request's allow-listed parameters
+	// (login_params), for ${login.NAME} in the login steps.
+	Params map[string]string `json:"p,omitempty"`
 }
 
 func (p *pendingLogin) started() time.Time { return time.UnixMilli(p.Started) }
@@ -107,10 +110,20 @@ func spentKey(state string) string {
 
 // loginCookie returns the login cookie named name with value v; v == ""
 // clears it.
-func (s *Server) loginCookie(name, v string) *http.Cookie {
+func (s *Server) loginCookie(name, v string) *http.Cookie { return s.loginCookieFor(name, v, false) }
+
+// loginCookieFor is loginCookie; with crossSite (a form_post strategy's
+// login, whose callback is a cross-site POST from the IdP, which carries
+// no Lax cookie) it is SameSite=None — still Secure, __Host-, HttpOnly,
+// sealed and spent once. Browsers drop a SameSite=None cookie that is not
+// Secure, so without Secure cookies it stays Lax.
+func (s *Server) loginCookieFor(name, v string, crossSite bool) *http.Cookie {
 	c := &http.Cookie{
 		Name: name, Value: v, Path: "/", MaxAge: int(s.cfg.LoginTimeout / time.Second),
 		HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteLaxMode,
+	}
+	if crossSite && c.Secure {
+		c.SameSite = http.SameSiteNoneMode
 	}
 	if v == "" {
 		c.MaxAge = -1

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,10 +74,10 @@ func TestLoginCookieSealOpen(t *testing.T) {
 	t.Parallel()
 	s := lcServer(t, Config{})
 	p := &pendingLogin{Strategy: "dev", State: "state-value", Nonce: "nonce-value", CodeVerifier: "verifier-value",
-		ReturnTo: "/app/return-to", Started: 1700000000000}
+		ReturnTo: "/app/return-to", Started: 1700000000000, Params: map[string]string{"login_hint": "ada@example.test"}}
 	v := lcSeal(t, s, p)
 	got, ok, err := s.openLogin(t.Context(), v)
-	if err != nil || !ok || *got != *p {
+	if err != nil || !ok || !reflect.DeepEqual(got, p) {
 		t.Fatalf("open(seal(p)) = %+v, %v, %v; want %+v", got, ok, err, p)
 	}
 	for _, c := range []string{p.State, p.Nonce, p.CodeVerifier, p.ReturnTo} {

@@ -37,6 +37,12 @@ func classify(err error) failure {
 	case errors.Is(err, errLoginUnknown), errors.Is(err, engine.ErrStateMismatch):
 		return failure{Status: http.StatusBadRequest, Kind: "state_mismatch", Title: "This sign-in link has expired",
 			Message: "The sign-in took too long, was already completed, or was started in another browser. Please start again."}
+	case errors.Is(err, engine.ErrLoginParam):
+		return failure{Status: http.StatusBadRequest, Kind: "bad_login_param", Title: "This sign-in link is not valid",
+			Message: "The sign-in link carries a parameter this site does not accept, or a value it does not allow. Please start again from the sign-in page."}
+	case errors.Is(err, errFormPost):
+		return failure{Status: http.StatusBadRequest, Kind: "bad_callback", Title: "Sign-in did not complete",
+			Message: "The identity provider's answer could not be read. Please start again."}
 	case errors.Is(err, engine.ErrNoCode):
 		return failure{Status: http.StatusBadRequest, Kind: "no_code", Title: "Sign-in did not complete",
 			Message: "The identity provider sent you back without a sign-in code. Please start again."}

@@ -112,15 +112,35 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	if err != nil {
 		return nil, err
 	}
+	u, err := cur.user()
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Now()
 	start := time.Now()
-	toks, err := st.Refresh(ctx, prev)
+	out, err := st.RefreshSession(ctx, prev, cur.Subject, u.Raw)
 	if err != nil {
+		if out != nil && refusedForGood(err) {
+			// The identity failed: the new tokens belong to nobody.
+			if rerr := st.Revoke(ctx, out.Tokens); rerr != nil {
+				s.log.Warn("revoke failed", "strategy", cur.Strategy, "error", rerr.Error())
+			}
+		}
 		next := *cur // the same identity and body
 		next.Refreshed = now
 		return s.refreshFailed(ctx, cur, &next, time.Since(start), err)
 	}
+	toks := out.Tokens
 	next := cur.withTokens(toks)
+	if out.User != nil {
+		next.setBody(out.User, out.Claims, toks, true) // claims derived anew: a new identity view
+	}
+	if out.UserinfoErr != nil {
+		s.log.Warn("refresh: userinfo failed; claims kept", "strategy", cur.Strategy, "error", out.UserinfoErr.Error())
+	}
+	if out.SessionID != "" {
+		next.IdPSID = out.SessionID
+	}
 	next.Refreshed, next.Failures, next.RetryAt = now, 0, time.Time{}
 	if err := s.updateRecord(ctx, cur, next); err != nil {
 		if errors.Is(err, errNoSession) {
@@ -131,6 +151,11 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 			}
 		}
 		return nil, err
+	}
+	if next.IdPSID != cur.IdPSID {
+		if err := s.reindexSID(ctx, next); err != nil {
+			s.log.Warn("refresh: indexing the new sid failed", "strategy", cur.Strategy, "error", err.Error())
+		}
 	}
 	s.cfg.Observer.Refresh(cur.Strategy, OutcomeOK)
 	s.log.Info("refreshed", "strategy", cur.Strategy, "outcome", "ok", "latency", time.Since(start))
@@ -165,9 +190,14 @@ func (s *Server) refreshFailed(ctx context.Context, cur, next *record, latency t
 }
 
 // refusedForGood reports whether a refresh failure is the IdP's definitive
-// refusal — an OAuth error answer, or a 4xx other than 429 — rather than a
-// transient failure (network, timeout, 5xx, 429, a malformed answer).
+// refusal — an OAuth error answer, or a 4xx other than 429 — or an identity
+// that no longer holds (the answer's ID token fails verification, or names
+// another user), rather than a transient failure (network, timeout, 5xx,
+// 429, a malformed answer).
 func refusedForGood(err error) bool {
+	if errors.Is(err, engine.ErrInvalidToken) || errors.Is(err, engine.ErrSubjectChanged) || errors.Is(err, engine.ErrSubjectMismatch) {
+		return true
+	}
 	var pe *engine.ProviderError
 	if !errors.As(err, &pe) {
 		return false

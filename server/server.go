@@ -116,7 +116,18 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 		if st.BackchannelLogout() && s.index == nil {
 			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)
 		}
-		if err := handle(mux, "GET "+st.RedirectPath(), s.callback(st.Name())); err != nil {
+		get, post := s.callback(st.Name()), http.HandlerFunc(nil)
+		if st.FormPost() {
+			get, post = s.getOnFormPost(st.Name()), s.formPostCallback(st.Name())
+			if s.cfg.InsecureCookies {
+				s.log.Warn("response_mode form_post with insecure cookies: the login cookie cannot be SameSite=None (browsers require Secure), so the IdP's cross-site POST will not carry it", "strategy", st.Name())
+			}
+		}
+		err := handle(mux, "GET "+st.RedirectPath(), get)
+		if err == nil && post != nil {
+			err = handle(mux, "POST "+st.RedirectPath(), post)
+		}
+		if err != nil {
 			return fmt.Errorf("server: strategy %q: redirect_path %q: %w", st.Name(), st.RedirectPath(), err)
 		}
 	}

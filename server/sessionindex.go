@@ -39,6 +39,17 @@ func (s *Server) indexSession(ctx context.Context, rec *record) error {
 	return nil
 }
 
+// reindexSID adds a refreshed session to the index of rec.IdPSID, the sid
+// of the refresh answer's ID token, so that a back-channel logout naming
+// the IdP's current session finds it. It stays under its earlier sid too:
+// a logout token naming that one still ends it.
+func (s *Server) reindexSID(ctx context.Context, rec *record) error {
+	if s.index == nil || rec.IdPSID == "" {
+		return nil
+	}
+	return s.index.AddMember(ctx, sidIndexKey(rec.Strategy, rec.IdPSID), rec.ID, s.cfg.Now(), rec.Expires)
+}
+
 // unindexSession removes an ended session from the indexes (best effort: a
 // stale member names a record that no longer exists, which is harmless).
 func (s *Server) unindexSession(ctx context.Context, rec *record) {

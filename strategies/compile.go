@@ -60,10 +60,10 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login
-		switch s.Name {
-		case StepRefresh:
+		switch {
+		case s.Name == StepRefresh:
 			phase, index = PhaseRefresh, -1
-		case StepRevoke:
+		case IsRevokeStep(s.Name):
 			phase, index = PhaseRevoke, -1
 		default:
 			login++
@@ -264,15 +264,19 @@ func (c *compiler) build() *StrategyPlan {
 		if len(p.algorithms) == 0 {
 			p.algorithms = DefaultAlgorithms()
 		}
-		switch s.Name {
-		case StepRefresh:
+		switch {
+		case s.Name == StepRefresh:
 			sp.refresh = p
-		case StepRevoke:
-			sp.revoke = p
+		case IsRevokeStep(s.Name):
+			sp.revoke = append(sp.revoke, p)
 		default:
 			p.isUser = s.Name == user
 			sp.login = append(sp.login, p)
 		}
+	}
+	for _, k := range sortedKeys(st.LoginParams) {
+		re, _ := compileLoginParam(st.LoginParams[k]) // checked by validate
+		sp.loginParams = append(sp.loginParams, LoginParam{Name: k, Pattern: re})
 	}
 	for _, name := range sortedKeys(st.Claims) {
 		cl := Claim{Name: name, Path: st.Claims[name]}

@@ -16,10 +16,12 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "docs": &st.Docs,
 		"client_key": &st.ClientKey, "client_key_id": &st.ClientKeyID,
 		KeyAllowedTenants: &st.AllowedTenants, "client_assertion_audience": &st.ClientAssertionAudience,
+		"response_mode": &st.ResponseMode,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
-	bools := map[string]*bool{"pkce": &pkce, "nonce": &nonce, "backchannel_logout": &st.BackchannelLogout}
+	bools := map[string]*bool{"pkce": &pkce, "nonce": &nonce, "backchannel_logout": &st.BackchannelLogout,
+		"refresh_userinfo": &st.RefreshUserinfo}
 	for i, k := range o.keys {
 		v := o.vals[i]
 		if v.kind == kindNull {
@@ -33,6 +35,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			decodeBool(r, name, "", k, v, bools[k])
 		case k == "claims":
 			st.Claims = decodeStringMap(r, name, "", k, v)
+		case k == "login_params":
+			st.LoginParams = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
 		case k == KeySignedSecret:
@@ -271,6 +275,7 @@ func encodeStrategy(st *Strategy) *node {
 		}
 		o.set(KeySignedSecret, nodeOf(m))
 	}
+	str("response_mode", st.ResponseMode)
 	if st.InsecureNoPKCE {
 		o.set("pkce", &node{kind: kindFalse})
 	}
@@ -280,8 +285,14 @@ func encodeStrategy(st *Strategy) *node {
 	if st.BackchannelLogout {
 		o.set("backchannel_logout", &node{kind: kindTrue})
 	}
+	if st.RefreshUserinfo {
+		o.set("refresh_userinfo", &node{kind: kindTrue})
+	}
 	if st.Claims != nil {
 		o.set("claims", nodeOf(st.Claims))
+	}
+	if st.LoginParams != nil {
+		o.set("login_params", nodeOf(st.LoginParams))
 	}
 	for _, k := range sortedKeys(st.Custom) {
 		if o.get(k) == nil && knownKey(k) == "" {

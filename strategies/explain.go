@@ -104,10 +104,16 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 			fmt.Fprintf(w, "    %-10s <- %s\n", k, st.Claims[k])
 		}
 	}
-	for _, name := range []string{StepRefresh, StepRevoke} {
+	var after []string
+	for _, s := range st.Steps {
+		if s.Name == StepRefresh || IsRevokeStep(s.Name) {
+			after = append(after, s.Name)
+		}
+	}
+	for _, name := range after {
 		if s := st.Step(name); s != nil {
 			when := "when the access token has expired"
-			if name == StepRevoke {
+			if IsRevokeStep(name) {
 				when = "at sign-out"
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))

@@ -3,6 +3,7 @@ package strategies
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,19 @@ type Strategy struct {
 	InsecureNoNonce bool
 	// BackchannelLogout enables the OIDC back-channel logout receiver.
 	BackchannelLogout bool
+	// ResponseMode ("response_mode") is how the IdP returns the callback's
+	// parameters: "" or ResponseModeQuery in the redirect's query (GET),
+	// ResponseModeFormPost in a form the browser POSTs (OAuth 2.0 Form
+	// Post Response Mode; Apple).
+	ResponseMode string
+	// RefreshUserinfo ("refresh_userinfo") runs the userinfo step again
+	// after each refresh, with the new access token, and derives the
+	// claims anew.
+	RefreshUserinfo bool
+	// LoginParams ("login_params") allow-lists query parameters of
+	// GET /auth/NAME/login: parameter name → a regular expression the
+	// whole value must match. The values are ${login.NAME}.
+	LoginParams map[string]string
 
 	// ClientKey (client_key) is the client's private key, PEM (PKCS #8,
 	// PKCS #1 or SEC 1), read from the environment ("${env.NAME}"): it
@@ -78,7 +92,8 @@ type Strategy struct {
 	// Custom holds the custom variables: every string key that is not a known
 	// key, by name.
 	Custom map[string]string
-	// Steps are run in order after the callback (refresh and revoke excepted).
+	// Steps are run in order after the callback (refresh and the revoke
+	// steps excepted).
 	Steps []Step
 }
 
@@ -170,6 +185,22 @@ const (
 	StepUserinfo = "userinfo" // merged into the user object
 	StepRefresh  = "refresh"  // run when the access token expires, never at login
 	StepRevoke   = "revoke"   // run at sign-out, never at login
+	// StepRevokePrefix starts the name of further revoke steps
+	// ("revoke_access_token"): every step named revoke or revoke_… runs
+	// at sign-out, in file order, each merged by its own name.
+	StepRevokePrefix = "revoke_"
+)
+
+// IsRevokeStep reports whether a step of that name is a revoke step: run
+// at sign-out (with the session's tokens), never at login.
+func IsRevokeStep(name string) bool {
+	return name == StepRevoke || (strings.HasPrefix(name, StepRevokePrefix) && len(name) > len(StepRevokePrefix))
+}
+
+// Response modes a strategy's response_mode may name.
+const (
+	ResponseModeQuery    = "query"
+	ResponseModeFormPost = "form_post"
 )
 
 // ReservedName is the one name no strategy may take.
@@ -230,7 +261,7 @@ func (s *Strategy) LoginSteps() []Step {
 	return out
 }
 
-func isLoginStep(name string) bool { return name != StepRefresh && name != StepRevoke }
+func isLoginStep(name string) bool { return name != StepRefresh && !IsRevokeStep(name) }
 
 // Variables returns the strategy's interpolation variables: the known string
 // keys and the custom variables, by name, as written (they may hold
@@ -277,6 +308,7 @@ func (s *Strategy) clone() *Strategy {
 		ss := *s.SignedSecret
 		c.SignedSecret = &ss
 	}
+	c.LoginParams = maps.Clone(s.LoginParams)
 	c.Steps = make([]Step, len(s.Steps))
 	for i, st := range s.Steps {
 		c.Steps[i] = st.clone()

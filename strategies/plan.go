@@ -71,11 +71,13 @@ type StrategyPlan struct {
 	logoutURI  *Template
 	login      []*StepPlan
 	refresh    *StepPlan
-	revoke     *StepPlan
+	revoke     []*StepPlan // revoke, revoke_…: in file order
 	claims     []Claim
 	sendsNonce bool
 	key        keyFields
 	tenants    *Template
+
+	loginParams []LoginParam // sorted by name
 }
 
 // Name returns the strategy's name.
@@ -147,8 +149,17 @@ func (sp *StrategyPlan) LoginSteps() []*StepPlan { return slices.Clone(sp.login)
 // RefreshStep returns the refresh step, or nil.
 func (sp *StrategyPlan) RefreshStep() *StepPlan { return sp.refresh }
 
-// RevokeStep returns the revoke step, or nil.
-func (sp *StrategyPlan) RevokeStep() *StepPlan { return sp.revoke }
+// RevokeStep returns the first revoke step (IsRevokeStep), or nil.
+func (sp *StrategyPlan) RevokeStep() *StepPlan {
+	if len(sp.revoke) == 0 {
+		return nil
+	}
+	return sp.revoke[0]
+}
+
+// RevokeSteps returns the revoke steps ("revoke" and "revoke_…"), in file
+// order: all of them run at sign-out.
+func (sp *StrategyPlan) RevokeSteps() []*StepPlan { return slices.Clone(sp.revoke) }
 
 // JWTStep returns the step named "jwt", or nil: with BackchannelLogout, a
 // verified decode step whose keys, issuer and audience check logout tokens.

@@ -14,7 +14,8 @@ var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
 	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends,
-	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience"}
+	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience",
+	"response_mode", "refresh_userinfo", "login_params"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -86,6 +87,8 @@ func (c *compiler) validate() {
 		}
 	}
 	c.reportEmpty()
+	c.checkLoginParams()
+	c.checkCallbackModes()
 	for _, k := range sortedKeys(st.Custom) {
 		if !c.used[k] {
 			msg := "custom variable is never used"
@@ -102,7 +105,7 @@ func (c *compiler) validate() {
 			continue
 		}
 		root, _, _ := strings.Cut(path, ".")
-		if root == StepRefresh || root == StepRevoke {
+		if root == StepRefresh || IsRevokeStep(root) {
 			if st.Step(root) != nil {
 				r.errorf(name, "", "claims."+claim, "the %q step does not run at login; claims read the user object and login steps", root)
 			}
@@ -269,6 +272,9 @@ func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
 		case root == RootAuth && ref.Path == "":
 			r.errorf(name, f.step, f.name, "%s names no callback parameter (write ${auth.code})", ref)
 			return b, false
+		case root == RootLoginParam && !hasKey(st.LoginParams, ref.Path):
+			r.errorf(name, f.step, f.name, "%s names no parameter of login_params (declared: %s)", ref, strings.Join(sortedKeys(st.LoginParams), ", "))
+			return b, false
 		case !e.path && ref.Path != "":
 			r.errorf(name, f.step, f.name, "%s: ${%s} is a string and has no fields", ref, root)
 			return b, false
@@ -327,9 +333,13 @@ func (c *compiler) checkURI(f *Template) {
 			break
 		}
 	}
-	for _, b := range f.refs {
-		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() && !b.Segment {
-			r.errorf(st.Name, f.step, f.name, "%s: a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query", b.Ref)
+	for i, b := range f.refs {
+		if b.Source != 0 && !b.InQuery && !b.Origin.Trusted() && !b.Segment && !hostLabelOK(f, i) {
+			msg := "a value from the request or the identity provider may not form the scheme, host or path of a URI; put it in the query"
+			if b.Source == FromLoginParam {
+				msg = "a login parameter may form only one label of a URI's host, between literal text that fixes the scheme and the rest of the host (https://${login.shop}.myshopify.com/…, at least two labels after it), or go in the query"
+			}
+			r.errorf(st.Name, f.step, f.name, "%s: %s", b.Ref, msg)
 		}
 	}
 	if err := f.CheckAbsolute(c.staticPrefix); err != nil {
@@ -362,6 +372,12 @@ func (c *compiler) checkClientAuth(s Step, method string) {
 			r.errorf(name, s.Name, "form."+k, "client_auth sends the client's credentials: remove %s from the form", k)
 		}
 	}
+}
+
+// hasKey reports whether m has the key k.
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // hasVar reports whether the strategy has a variable of that name.

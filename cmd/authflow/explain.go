@@ -80,7 +80,7 @@ func explainDiscovered(w io.Writer, sp *strategies.StrategyPlan, s *engine.Strat
 			fmt.Fprintln(w, describeResolved(p, s))
 		}
 	}
-	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
+	for _, p := range append([]*strategies.StepPlan{sp.RefreshStep()}, sp.RevokeSteps()...) {
 		if p == nil {
 			continue
 		}

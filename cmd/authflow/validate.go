@@ -234,7 +234,7 @@ func discoverOne(ctx context.Context, file string, sp *strategies.StrategyPlan, 
 		r.LeftOut = lo
 	}
 	steps := sp.LoginSteps()
-	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
+	for _, p := range append([]*strategies.StepPlan{sp.RefreshStep()}, sp.RevokeSteps()...) {
 		if p != nil {
 			steps = append(steps, p)
 		}
