@@ -331,7 +331,9 @@ func TestErrorsHideSecrets(t *testing.T) {
 				`{"name": "userinfo", "uri": "`+base+`/ui?access_token=${token.access_token}"}`),
 				func(o *engine.Options) {
 					o.MaxResponseBytes = limit
-					o.StepTimeout = 200 * time.Millisecond
+					// Long enough for the token and jwt steps on a loaded
+					// machine: only the userinfo step may fail.
+					o.StepTimeout = time.Second
 				})
 			l, cb := p.begin(t, s)
 			_, err := s.Exchange(t.Context(), l, cb)
