@@ -223,6 +223,9 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 	if err := check(StepLogout, sp.LogoutURI()); err != nil {
 		return err
 	}
+	if m := d.missingMember(sp.DeviceURI()); m != "" {
+		s.leftOut[StepDevice] = m // `authflow login` falls back to the loopback login
+	}
 	steps := sp.LoginSteps()
 	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
 		if p != nil {
@@ -242,6 +245,9 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 func templateOwner(t *strategies.Template) string {
 	if t.Step() == "" && t.Field() == "logout_uri" {
 		return StepLogout
+	}
+	if t.Step() == "" && t.Field() == "device_uri" {
+		return StepDevice
 	}
 	return t.Step()
 }

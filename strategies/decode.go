@@ -13,7 +13,7 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 	strs := map[string]*string{
 		"label": &st.Label, "auth_uri": &st.AuthURI, "client_id": &st.ClientID, "client_secret": &st.ClientSecret,
 		"base_uri": &st.BaseURI, "redirect_path": &st.RedirectPath, "scope": &st.Scope, "grant_type": &st.GrantType,
-		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI,
+		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "device_uri": &st.DeviceURI,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
@@ -253,6 +253,7 @@ func encodeStrategy(st *Strategy) *node {
 	str("grant_type", st.GrantType)
 	str("jwt_key", st.JWTKey)
 	str("logout_uri", st.LogoutURI)
+	str("device_uri", st.DeviceURI)
 	if st.InsecureNoPKCE {
 		o.set("pkce", &node{kind: kindFalse})
 	}

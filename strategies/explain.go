@@ -51,7 +51,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		}
 		return strings.Join(out, " ")
 	}
-	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
+	if !explainGrant(w, sp, reads) {
+		return nil
+	}
 	var adds []string
 	adds = append(adds, "state (checked once at the callback)")
 	if sp.SendsNonce() {
@@ -110,6 +112,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
 		leftOut("         ", "logout", "logout_uri")
 	}
+	explainDevice(w, sp, reads)
 	if st.BackchannelLogout {
 		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",
 			st.Name, StepJWT)
