@@ -116,6 +116,9 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 		if st.BackchannelLogout() && s.index == nil {
 			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)
 		}
+		if !st.BrowserLogin() {
+			continue // no callback: client_credentials, or a device login only
+		}
 		if err := handle(mux, "GET "+st.RedirectPath(), s.callback(st.Name())); err != nil {
 			return fmt.Errorf("server: strategy %q: redirect_path %q: %w", st.Name(), st.RedirectPath(), err)
 		}
