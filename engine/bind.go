@@ -141,7 +141,7 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 		}
 		s.vars[v.Name] = val
 	}
-	if s.vars["base_uri"] == "" {
+	if s.vars["base_uri"] == "" && sp.BrowserLogin() {
 		return nil, errors.New("base_uri: not set in the strategy, the file, or the server settings")
 	}
 	s.redirectURI = strings.TrimRight(s.vars["base_uri"], "/") + sp.RedirectPath()

@@ -233,16 +233,18 @@ func (s *Strategy) PollDevice(ctx context.Context, da *DeviceAuth) (*Result, err
 }
 
 // leavesOut reports whether a run leaves out a form field of step st:
-// in the token step, a device login leaves out the fields that read a
-// browser login's values (${auth.code}, ${code_verifier}, ...), and any
-// other run those that read ${device_code}. The catalogue's oidc token
-// step so serves both kinds of login.
+// in the token step, a device login and a client_credentials token leave
+// out the fields that read a browser login's values (${auth.code},
+// ${code_verifier}, ...), and any other run those that read
+// ${device_code}. The catalogue's oidc token step so serves every kind of
+// login.
 func (sc *scope) leavesOut(st *step, t *strategies.Template) bool {
 	if st.Name() != strategies.StepToken {
 		return false
 	}
+	noBrowser := sc.device != nil || sc.s.plan.ClientCredentials()
 	for _, b := range t.Bindings() {
-		if sc.device != nil && strategies.BrowserLoginValue(b) {
+		if noBrowser && strategies.BrowserLoginValue(b) {
 			return true
 		}
 		if sc.device == nil && b.Source == strategies.FromLogin && b.Root == strategies.VarDeviceCode {
@@ -254,9 +256,21 @@ func (sc *scope) leavesOut(st *step, t *strategies.Template) bool {
 
 // completeForm adds to a device login's poll of the token step what RFC
 // 8628 §3.4 requires and the form does not place itself: grant_type and
-// device_code.
+// device_code; and to a client_credentials request (RFC 6749 §4.4.2) its
+// grant_type and the strategy's scope.
 func (sc *scope) completeForm(st *step, form url.Values) {
-	if sc.device == nil || st.Name() != strategies.StepToken {
+	if st.Name() != strategies.StepToken {
+		return
+	}
+	if sc.device == nil {
+		if sc.s.plan.ClientCredentials() {
+			if !form.Has("grant_type") {
+				form.Set("grant_type", strategies.GrantClientCredentials)
+			}
+			if scope := sc.s.vars["scope"]; scope != "" && !form.Has("scope") {
+				form.Set("scope", scope)
+			}
+		}
 		return
 	}
 	if !form.Has("grant_type") {

@@ -80,11 +80,7 @@ func (c *compiler) validateGrant() {
 	switch st.GrantType {
 	case GrantClientCredentials:
 		noBrowser := func(field, what string) {
-			msg := "a client_credentials strategy has no user and no browser login: remove " + what
-			if st.Builtin && !slices.Contains(st.Overridden, field) {
-				msg += " (inherited from built-in " + st.Extends + `: set "` + field + `": "" or omit the step)`
-			}
-			r.errorf(name, "", field, "%s", msg)
+			r.errorf(name, "", field, "a client_credentials strategy has no user and no browser login: remove %s", what)
 		}
 		if st.AuthURI != "" {
 			noBrowser("auth_uri", "auth_uri")
@@ -113,16 +109,6 @@ func (c *compiler) validateGrant() {
 			r.errorf(name, "", "steps", "missing: a client_credentials strategy needs a %q step, a POST to the token endpoint with grant_type=${grant_type}", StepToken)
 		case tok.IsDecode():
 			r.errorf(name, StepToken, "decode", "the token step of a client_credentials strategy calls the token endpoint (uri)")
-		}
-		for _, f := range c.fields {
-			if f.step != StepToken || f.t == nil {
-				continue
-			}
-			for _, ref := range f.t.Refs() {
-				if e := scopeOf(ref.Root); e != nil && (BrowserLoginValue(Binding{Ref: ref, Source: e.source}) || ref.Root == VarDeviceCode) {
-					r.errorf(name, StepToken, f.name, "%s: a client_credentials strategy has no login for it to come from", ref)
-				}
-			}
 		}
 	case GrantDeviceCode:
 		if st.DeviceURI == "" {
@@ -183,4 +169,43 @@ func explainDevice(w io.Writer, sp *StrategyPlan, reads func(step string, names 
 			fmt.Fprintf(w, "         left out when the discovery document names no %s\n", strings.Join(ms, " or "))
 		}
 	}
+}
+
+// trimInherited drops from a client_credentials strategy what it inherits
+// from its built-in for a user's login and the file does not set itself:
+// auth_uri, logout_uri, device_uri, back-channel logout, and the login and
+// refresh steps but the token step. {"extends": "oidc", "issuer": ...,
+// "grant_type": "client_credentials"} is so a client of the same OpenID
+// provider; its token step's form fields that read a browser login's
+// values (${auth.code}, ...) are left out when it runs.
+func trimInherited(st *Strategy, user *node) {
+	if st.GrantType != GrantClientCredentials {
+		return
+	}
+	own := func(k string) bool { return slices.Contains(st.Overridden, k) }
+	if !own("auth_uri") {
+		st.AuthURI = ""
+	}
+	if !own("logout_uri") {
+		st.LogoutURI = ""
+	}
+	if !own("device_uri") {
+		st.DeviceURI = ""
+	}
+	if !own("backchannel_logout") {
+		st.BackchannelLogout = false
+	}
+	var named []string
+	if steps := user.get("steps"); steps != nil && steps.kind == kindArray {
+		for _, e := range steps.vals {
+			if n := e.get("name"); n != nil {
+				if s, ok := n.str(); ok {
+					named = append(named, s)
+				}
+			}
+		}
+	}
+	st.Steps = slices.DeleteFunc(st.Steps, func(s Step) bool {
+		return s.Name != StepToken && s.Name != StepRevoke && s.Name != "introspect" && !slices.Contains(named, s.Name)
+	})
 }
