@@ -46,9 +46,10 @@ type Client struct {
 	// Provider puts sid in every ID token and every logout token, so it is
 	// met either way and the setting changes nothing.
 	BackchannelLogoutSessionRequired bool
-	// Native makes a native application (RFC 8252): a loopback redirect
-	// URI (http://127.0.0.1/callback) then matches at any port (§7.3), as
-	// a command-line login's listener needs. Default false.
+	// Native makes a native application (RFC 8252), a public client
+	// without a Secret (§8.4): a loopback redirect URI
+	// (http://127.0.0.1/callback) then matches at any port (§7.3), as a
+	// command-line login's listener needs. Default false.
 	Native bool
 }
 
@@ -82,6 +83,9 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 		method, err := authMethod(c)
 		if err != nil {
 			return nil, err
+		}
+		if c.Native && c.Secret != "" {
+			return nil, fmt.Errorf("devidp: client %q: a Native client is public (RFC 8252 §8.4): it takes no Secret", c.ID)
 		}
 		if len(c.RedirectURIs) == 0 {
 			return nil, fmt.Errorf("devidp: client %q: at least one redirect URI is required", c.ID)
