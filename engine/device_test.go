@@ -257,3 +257,30 @@ func TestDeviceAnswerChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceDiscovery: the built-in oidc's device login follows the
+// discovery document: there when it names a device_authorization_endpoint,
+// left out when it does not.
+func TestDeviceDiscovery(t *testing.T) {
+	t.Parallel()
+	without := func(op string) map[string]any {
+		d := fullDocument(op)
+		delete(d, "device_authorization_endpoint")
+		return d
+	}
+	for name, doc := range map[string]func(string) map[string]any{"named": fullDocument, "not named": without} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			op := newDiscoveryOP(t, doc)
+			e, err := newOIDCEngine(t, discoveredFile(op.URL, `, "client_secret": "${env.DEX_SECRET}"`), time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := e.Strategy("dex")
+			_, err = s.StartDevice(context.Background())
+			if want := name == "named"; s.CanDeviceLogin() != want || (s.LeftOut()[engine.StepDevice] != "") == want || errors.Is(err, engine.ErrNoDeviceLogin) == want {
+				t.Errorf("CanDeviceLogin %v, left out %v, StartDevice %v", s.CanDeviceLogin(), s.LeftOut(), err)
+			}
+		})
+	}
+}

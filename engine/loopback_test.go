@@ -47,16 +47,17 @@ func TestLoopbackLogin(t *testing.T) {
 	}
 	back := p.authorize(lb.URL())
 
-	// Another page that found the port: no state, or a wrong one.
-	forged := url.Values{"code": {"attacker-code"}, "state": {"guess"}}
-	if code := get(t, lb.RedirectURI()+"?"+forged.Encode()); code != http.StatusBadRequest {
-		t.Errorf("forged callback: %d, want 400", code)
-	}
-
 	done := make(chan struct{})
 	var res *engine.Result
 	var werr error
 	go func() { defer close(done); res, werr = lb.Wait(context.Background()) }()
+
+	// Another page that found the port, while the user signs in: a wrong
+	// state must neither end the login nor be taken for its callback.
+	forged := url.Values{"code": {"attacker-code"}, "state": {"guess"}}
+	if code := get(t, lb.RedirectURI()+"?"+forged.Encode()); code != http.StatusBadRequest {
+		t.Errorf("forged callback: %d, want 400", code)
+	}
 	if code := get(t, lb.RedirectURI()+"?"+back.Encode()); code != http.StatusOK {
 		t.Errorf("callback: %d, want 200", code)
 	}
