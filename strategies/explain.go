@@ -22,7 +22,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	} else {
 		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
 	}
-	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
+	if sp.BrowserLogin() {
+		fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
+	}
 	if sp.Discovery() {
 		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
 			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))

@@ -144,6 +144,17 @@ func explainGrant(w io.Writer, sp *StrategyPlan, reads func(step string, names .
 		if s := st.Step(StepToken); s != nil {
 			fmt.Fprintf(w, "    token      %s\n", describeStep(st, *s))
 			fmt.Fprintf(w, "               reads %s\n", reads(StepToken))
+			var left []string
+			for _, f := range sp.fields {
+				for _, b := range f.refs {
+					if f.step == StepToken && BrowserLoginValue(b) && !slices.Contains(left, f.name) {
+						left = append(left, f.name)
+					}
+				}
+			}
+			if len(left) > 0 {
+				fmt.Fprintf(w, "               left out, reading a browser login's values: %s\n", strings.Join(left, ", "))
+			}
 		}
 		fmt.Fprintf(w, "  the token is kept until shortly before it expires, then fetched again\n")
 		return false
@@ -177,10 +188,12 @@ func explainDevice(w io.Writer, sp *StrategyPlan, reads func(step string, names 
 // refresh steps but the token step. {"extends": "oidc", "issuer": ...,
 // "grant_type": "client_credentials"} is so a client of the same OpenID
 // provider; its token step's form fields that read a browser login's
-// values (${auth.code}, ...) are left out when it runs.
-func trimInherited(st *Strategy, user *node) {
+// values (${auth.code}, ...) are left out when it runs. It returns the
+// merged definition without them, for explain (a copy: merged may share
+// nodes with the catalogue).
+func trimInherited(st *Strategy, user, merged *node) *node {
 	if st.GrantType != GrantClientCredentials {
-		return
+		return merged
 	}
 	own := func(k string) bool { return slices.Contains(st.Overridden, k) }
 	if !own("auth_uri") {
@@ -205,7 +218,27 @@ func trimInherited(st *Strategy, user *node) {
 			}
 		}
 	}
-	st.Steps = slices.DeleteFunc(st.Steps, func(s Step) bool {
-		return s.Name != StepToken && s.Name != StepRevoke && s.Name != "introspect" && !slices.Contains(named, s.Name)
-	})
+	drop := func(name string) bool {
+		return name != StepToken && name != StepRevoke && name != "introspect" && !slices.Contains(named, name)
+	}
+	st.Steps = slices.DeleteFunc(st.Steps, func(s Step) bool { return drop(s.Name) })
+
+	out := &node{kind: kindObject}
+	for i, k := range merged.keys {
+		v := merged.vals[i]
+		switch {
+		case (k == "auth_uri" || k == "logout_uri" || k == "device_uri" || k == "backchannel_logout") && !own(k):
+			continue
+		case k == "steps" && v.kind == kindArray:
+			steps := &node{kind: kindArray}
+			for _, e := range v.vals {
+				if n, ok := e.get("name").str(); !ok || !drop(n) {
+					steps.vals = append(steps.vals, e)
+				}
+			}
+			v = steps
+		}
+		out.set(k, v)
+	}
+	return out
 }
