@@ -172,3 +172,32 @@ func TestTokenSourceOnlyClientCredentials(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// BenchmarkTokenSourceCached: the cost of Token once the token is cached,
+// from many goroutines (the lock is the shared part).
+func BenchmarkTokenSourceCached(b *testing.B) {
+	c := &ccEndpoint{expiresIn: 3600}
+	srv := httptest.NewServer(c)
+	b.Cleanup(srv.Close)
+	e := newEngine(b, parseFile(b, srv.URL, ccFile), engine.Options{HTTPClient: srv.Client(), LookupEnv: testEnv, Now: newClock(t0).Now})
+	ts, err := e.Strategy("svc").TokenSource()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ts.Token(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := ts.Token(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if h := c.hits.Load(); h != 1 {
+		b.Fatalf("%d fetches", h)
+	}
+}
