@@ -46,6 +46,11 @@ type Client struct {
 	// Provider puts sid in every ID token and every logout token, so it is
 	// met either way and the setting changes nothing.
 	BackchannelLogoutSessionRequired bool
+	// Native makes a native application (RFC 8252), a public client
+	// without a Secret (§8.4): a loopback redirect URI
+	// (http://127.0.0.1/callback) then matches at any port (§7.3), as a
+	// command-line login's listener needs. Default false.
+	Native bool
 }
 
 // client is a registered Client as the op package sees it.
@@ -57,6 +62,7 @@ type client struct {
 	postLogoutRedirectURIs []string
 	loginURL               string // the login page, without the auth request id
 	backchannelLogoutURI   string // "": no back-channel logout
+	native                 bool
 }
 
 var _ op.Client = (*client)(nil)
@@ -77,6 +83,9 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 		method, err := authMethod(c)
 		if err != nil {
 			return nil, err
+		}
+		if c.Native && c.Secret != "" {
+			return nil, fmt.Errorf("devidp: client %q: a Native client is public (RFC 8252 §8.4): it takes no Secret", c.ID)
 		}
 		if len(c.RedirectURIs) == 0 {
 			return nil, fmt.Errorf("devidp: client %q: at least one redirect URI is required", c.ID)
@@ -103,6 +112,7 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 			postLogoutRedirectURIs: append([]string(nil), c.PostLogoutRedirectURIs...),
 			loginURL:               loginURL,
 			backchannelLogoutURI:   c.BackchannelLogoutURI,
+			native:                 c.Native,
 		}
 		if c.Secret != "" {
 			cl.secretHash = sha256.Sum256([]byte(c.Secret))
@@ -184,6 +194,9 @@ func (c *client) PostLogoutRedirectURIs() []string { return c.postLogoutRedirect
 // ApplicationType implements op.Client: web for a confidential client,
 // user agent (a browser app) for a public one.
 func (c *client) ApplicationType() op.ApplicationType {
+	if c.native {
+		return op.ApplicationTypeNative
+	}
 	if c.method == oidc.AuthMethodNone {
 		return op.ApplicationTypeUserAgent
 	}
@@ -198,9 +211,15 @@ func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
 
-// GrantTypes implements op.Client.
+// GrantTypes implements op.Client: the code flow and refresh, the device
+// code (device.go) and, for a confidential client, client credentials
+// (clientcredentials.go).
 func (c *client) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	grants := []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode}
+	if c.method != oidc.AuthMethodNone {
+		grants = append(grants, oidc.GrantTypeClientCredentials)
+	}
+	return grants
 }
 
 // LoginURL implements op.Client: the Provider's own login page.

@@ -29,7 +29,10 @@
 //	/.well-known/openid-configuration  discovery
 //	/authorize                         authorization endpoint (code flow only)
 //	/login                             the login page the authorize endpoint redirects to
-//	/oauth/token                       token endpoint: authorization_code, refresh_token
+//	/oauth/token                       token endpoint: authorization_code, refresh_token,
+//	                                   client_credentials, urn:ietf:params:oauth:grant-type:device_code
+//	/device_authorization              device authorization endpoint (RFC 8628)
+//	/device                            the verification page where a user approves a device code
 //	/userinfo                          UserInfo endpoint
 //	/revoke                            token revocation (RFC 7009)
 //	/oauth/introspect                  token introspection (RFC 7662; client_secret_basic only)
@@ -77,6 +80,20 @@
 // redirects are not followed. A delivery counts as done on a 2xx answer;
 // failures are counted in Stats and never fail the logout. There are no
 // retries.
+//
+// # Client credentials and device authorization
+//
+// A confidential client may use the client credentials grant (RFC 6749
+// §4.4): the access token's subject is the client, there is no refresh or
+// ID token, and introspection answers it active with sub and client_id the
+// client. Every client may use the device authorization grant (RFC 8628):
+// a device code lives 10 minutes (on Options.Now), the poll interval is 5s,
+// and the user approves or denies it on /device with the user code and a
+// username and password; Provider.ApproveDevice and DenyDevice do so over
+// HTTP as a phone's browser would. An approved code is redeemed once; the
+// login starts an OP session like the login page's. A Client with Native
+// set is a public native application (RFC 8252) whose loopback redirect
+// URIs match at any port (§7.3).
 //
 // Provider.SignJWT signs arbitrary claims with the same key, so that tests
 // can build tokens that verify but break a rule, such as a logout token

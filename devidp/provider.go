@@ -166,6 +166,7 @@ func New(opts Options) (*Provider, error) {
 		// op only advertises these; backchannel.go sends the logout tokens.
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
+		DeviceAuthorization:               deviceConfig(), // device.go
 	}
 	// The op package encrypts authorization codes and access tokens with
 	// this key: a fresh one per Provider, so nothing outlives it.
@@ -187,6 +188,8 @@ func New(opts Options) (*Provider, error) {
 	mux.HandleFunc("GET "+loginPath, p.showLogin)
 	mux.HandleFunc("POST "+loginPath, p.submitLogin)
 	mux.HandleFunc("GET "+loggedOutPath, p.showLoggedOut)
+	mux.HandleFunc("GET "+devicePath, p.showDevice)
+	mux.HandleFunc("POST "+devicePath, p.submitDevice)
 	mux.Handle("/", p.guard(provider))
 	p.handler = mux
 	if issuer.Path != "" {

@@ -34,6 +34,7 @@ type storage struct {
 	accessTokens  map[string]*accessToken  // by id
 	refreshTokens map[string]*refreshToken // by the token itself
 	sessions      map[string]*session      // by sid
+	devices       map[string]*deviceGrant  // by device code (device.go)
 }
 
 var (

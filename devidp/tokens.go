@@ -78,6 +78,9 @@ func errUnsupportedRequest() *oidc.Error {
 // CreateAccessToken implements op.AuthStorage: a code exchange without
 // offline_access.
 func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if id, _, exp, ok, err := s.createGrantToken(req, false); ok { // clientcredentials.go
+		return id, exp, err
+	}
 	ar, ok := req.(*authRequest)
 	if !ok {
 		return "", time.Time{}, errUnsupportedRequest()
@@ -96,6 +99,9 @@ func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (str
 // refresh rotates: the presented token is used up, and the answer carries a
 // new one. Access tokens issued earlier stay valid until they expire.
 func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRequest, currentRefreshToken string) (string, string, time.Time, error) {
+	if id, rt, exp, ok, err := s.createGrantToken(req, true); ok && currentRefreshToken == "" { // clientcredentials.go
+		return id, rt, exp, err
+	}
 	if currentRefreshToken == "" {
 		ar, ok := req.(*authRequest)
 		if !ok {
@@ -271,6 +277,9 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 	}
 	if !slices.Contains(at.audience, clientID) {
 		return fmt.Errorf("devidp: access token was not issued to %q", clientID)
+	}
+	if s.introspectClient(resp, at) { // clientcredentials.go
+		return nil
 	}
 	info := new(oidc.UserInfo)
 	if err := s.users.setUserinfo(info, at.subject, at.scopes); err != nil {

@@ -146,7 +146,7 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 		}
 		s.vars[v.Name] = val
 	}
-	if s.vars["base_uri"] == "" {
+	if s.vars["base_uri"] == "" && sp.BrowserLogin() {
 		return nil, errors.New("base_uri: not set in the strategy, the file, or the server settings")
 	}
 	s.redirectURI = strings.TrimRight(s.vars["base_uri"], "/") + sp.RedirectPath()
@@ -237,6 +237,9 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 	if err := check(StepLogout, sp.LogoutURI()); err != nil {
 		return err
 	}
+	if m := d.missingMember(sp.DeviceURI()); m != "" {
+		s.leftOut[StepDevice] = m // `authflow login` falls back to the loopback login
+	}
 	steps := sp.LoginSteps()
 	if p := sp.RefreshStep(); p != nil {
 		steps = append(steps, p)
@@ -255,6 +258,9 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 func templateOwner(t *strategies.Template) string {
 	if t.Step() == "" && t.Field() == "logout_uri" {
 		return StepLogout
+	}
+	if t.Step() == "" && t.Field() == "device_uri" {
+		return StepDevice
 	}
 	return t.Step()
 }

@@ -46,13 +46,14 @@ func newDiscoveryOP(t *testing.T, doc func(op string) map[string]any) *discovery
 // fullDocument names every endpoint the built-in oidc reads.
 func fullDocument(op string) map[string]any {
 	return map[string]any{
-		"issuer":                 op,
-		"authorization_endpoint": op + "/authorize",
-		"token_endpoint":         op + "/token",
-		"userinfo_endpoint":      op + "/userinfo",
-		"jwks_uri":               op + "/jwks",
-		"revocation_endpoint":    op + "/revoke",
-		"end_session_endpoint":   op + "/logout",
+		"issuer":                        op,
+		"authorization_endpoint":        op + "/authorize",
+		"token_endpoint":                op + "/token",
+		"userinfo_endpoint":             op + "/userinfo",
+		"jwks_uri":                      op + "/jwks",
+		"revocation_endpoint":           op + "/revoke",
+		"end_session_endpoint":          op + "/logout",
+		"device_authorization_endpoint": op + "/device",
 	}
 }
 

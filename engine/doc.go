@@ -19,6 +19,19 @@
 //	...
 //	res, err := s.Exchange(ctx, login, r.URL.Query()) // at the callback: res.User, res.Claims, res.Tokens
 //
+// Logins outside a web server: a device login (RFC 8628) for a strategy
+// with a device_uri, a loopback login (RFC 8252 §7.3) for a program on the
+// user's machine, and the token of a client_credentials strategy, cached:
+//
+//	da, err := s.StartDevice(ctx)                     // show da.VerificationURIComplete
+//	res, err := s.PollDevice(ctx, da)                 // until approved, denied or expired
+//
+//	lb, err := s.StartLoopback()                      // open lb.URL() in the browser
+//	res, err := lb.Wait(ctx)
+//
+//	ts, err := e.Strategy("svc").TokenSource()        // keep and share it
+//	tok, err := ts.AccessToken(ctx)                   // one fetch however many ask
+//
 // Nothing is compiled here: templates were compiled once, by strategies.
 // Every outbound call takes the caller's context, runs under
 // Options.StepTimeout and reads at most Options.MaxResponseBytes of the

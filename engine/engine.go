@@ -41,6 +41,10 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Sleep waits d, or until ctx ends (then it returns ctx.Err()): a
+	// device login's wait between two polls. Tests pass one that advances
+	// their clock instead. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// OnStep, when set, is called after every step run (login steps,
 	// refresh, revoke) with its duration and outcome, for logs and metrics.
 	// It must be safe for concurrent use and must not block.
@@ -84,6 +88,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
 	}
 }
 

@@ -47,6 +47,8 @@ const (
 	StepAuthorize = "authorize"
 	// StepLogout is the RP-initiated logout URL.
 	StepLogout = "logout"
+	// StepDevice is the device authorization request (RFC 8628 §3.1).
+	StepDevice = "device"
 )
 
 // ErrorCode is an OAuth 2.0 error code an identity provider answers with
@@ -68,6 +70,13 @@ const (
 	CodeInvalidGrant            ErrorCode = "invalid_grant"
 	CodeUnsupportedGrantType    ErrorCode = "unsupported_grant_type"
 	CodeUnsupportedTokenType    ErrorCode = "unsupported_token_type"
+)
+
+// The token endpoint's answers to a device login's polls (RFC 8628 §3.5).
+const (
+	CodeAuthorizationPending ErrorCode = "authorization_pending"
+	CodeSlowDown             ErrorCode = "slow_down"
+	CodeExpiredToken         ErrorCode = "expired_token"
 )
 
 // ProviderError is an identity provider's refusal: an OAuth 2.0 error

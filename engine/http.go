@@ -31,12 +31,16 @@ func (s *Strategy) runHTTP(ctx context.Context, st *step, sc *scope) ([]byte, er
 		fields := st.Form()
 		form := make(url.Values, len(fields))
 		for _, f := range fields {
+			if sc.leavesOut(st, f.Value) {
+				continue
+			}
 			v, err := f.Value.Execute(sc.value)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f.Value.Field(), wrapExec(err))
 			}
 			form.Set(f.Name, v)
 		}
+		sc.completeForm(st, form)
 		if err := s.authenticateForm(st, form, uri); err != nil {
 			return nil, err
 		}

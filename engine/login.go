@@ -23,10 +23,17 @@ type Login struct {
 	// Params are the login request's allow-listed parameters
 	// (login_params, checked by Strategy.LoginParams): ${login.NAME}.
 	Params map[string]string
+	// RedirectURI, when set, is this login's ${redirect_uri} instead of the
+	// strategy's: a loopback login's listener (see StartLoopback).
+	RedirectURI string
 }
 
 // ErrStateMismatch: the callback's state is not the login's.
 var ErrStateMismatch = errors.New("state mismatch")
+
+// ErrNoBrowserLogin: the strategy has no auth_uri (grant_type
+// client_credentials, or a device login only).
+var ErrNoBrowserLogin = errors.New("the strategy has no browser login (no auth_uri)")
 
 // ErrNoCode: the callback carries no authorization code.
 var ErrNoCode = errors.New("callback has no code")
@@ -52,6 +59,9 @@ func (s *Strategy) AuthCodeURL(l *Login) (string, error) {
 	name := s.plan.Name()
 	if l == nil || l.State == "" {
 		return "", &StepError{Strategy: name, Step: StepAuthorize, Err: errors.New("AuthCodeURL needs a Login from NewLogin")}
+	}
+	if s.plan.AuthURI() == nil {
+		return "", &StepError{Strategy: name, Step: StepAuthorize, Err: ErrNoBrowserLogin}
 	}
 	sc := &scope{s: s, login: l}
 	u, err := s.plan.AuthURI().Execute(sc.value)
@@ -119,9 +129,19 @@ func (s *Strategy) Exchange(ctx context.Context, l *Login, query url.Values) (*R
 	if query.Get("code") == "" {
 		return nil, &StepError{Strategy: name, Step: StepAuthorize, Err: ErrNoCode}
 	}
-	sc := &scope{s: s, login: l, auth: query, results: map[string][]byte{}}
+	return s.runLogin(ctx, &scope{s: s, login: l, auth: query, results: map[string][]byte{}}, l)
+}
+
+// runLogin runs the login steps in order, but those whose result sc holds
+// already (a device login's token step, polled before), and returns the
+// user object, mapped claims and tokens.
+func (s *Strategy) runLogin(ctx context.Context, sc *scope, l *Login) (*Result, error) {
+	name := s.plan.Name()
 	var userDoc []byte
 	for _, st := range s.login {
+		if _, done := sc.results[st.Name()]; done {
+			continue
+		}
 		start := time.Now()
 		doc, err := s.runStep(ctx, st, sc, l)
 		if err == nil {

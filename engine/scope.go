@@ -19,12 +19,17 @@ type scope struct {
 	tokens  Tokens            // the session's tokens (refresh, revoke, logout)
 	// postLogout is ${post_logout_redirect_uri}.
 	postLogout string
+	// device is the device login being polled; nil for any other run.
+	device *DeviceAuth
 }
 
 // value returns the value of one placeholder and whether it has one.
 func (sc *scope) value(b strategies.Binding) (string, bool) {
 	switch b.Source {
 	case strategies.FromVariable:
+		if sc.device != nil && b.Root == "grant_type" {
+			return strategies.GrantDeviceCode, true
+		}
 		if b.Root == "client_secret" && sc.s.signed != nil {
 			v, err := sc.s.signed.get()
 			return v, err == nil
@@ -35,11 +40,20 @@ func (sc *scope) value(b strategies.Binding) (string, bool) {
 	case strategies.FromEngine:
 		switch b.Root {
 		case strategies.VarRedirectURI:
+			if sc.login != nil && sc.login.RedirectURI != "" {
+				return sc.login.RedirectURI, true
+			}
 			return sc.s.redirectURI, true
 		case strategies.VarPostLogoutRedirectURI:
 			return sc.postLogout, sc.postLogout != ""
 		}
 	case strategies.FromLogin:
+		if b.Root == strategies.VarDeviceCode {
+			if sc.device == nil {
+				return "", false
+			}
+			return sc.device.deviceCode, sc.device.deviceCode != ""
+		}
 		if sc.login == nil {
 			return "", false
 		}

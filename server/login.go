@@ -18,6 +18,9 @@ func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 	type item struct{ Label, URL string }
 	var items []item
 	for _, st := range s.Engine().Strategies() {
+		if !st.BrowserLogin() {
+			continue // client_credentials, or a device login only
+		}
 		u := "/auth/" + url.PathEscape(st.Name()) + "/login"
 		if rt != "" {
 			u += "?return_to=" + url.QueryEscape(rt)
@@ -37,7 +40,7 @@ func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("strategy")
 	st := s.Engine().Strategy(name)
-	if st == nil {
+	if st == nil || !st.BrowserLogin() {
 		http.NotFound(w, r)
 		return
 	}

@@ -116,6 +116,9 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 		if st.BackchannelLogout() && s.index == nil {
 			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)
 		}
+		if !st.BrowserLogin() {
+			continue // no callback: client_credentials, or a device login only
+		}
 		get, post := s.callback(st.Name()), http.HandlerFunc(nil)
 		if st.FormPost() {
 			get, post = s.getOnFormPost(st.Name()), s.formPostCallback(st.Name())

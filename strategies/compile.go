@@ -57,6 +57,11 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 	}
 	c.compileKey()
 	c.compileTenants()
+	if st.DeviceURI != "" {
+		// Fixed when the engine starts, like a jwks_uri: variables,
+		// ${env.NAME} and ${discovery.NAME}.
+		c.add("", "device_uri", st.DeviceURI, interp.URI, PhaseFixed, -1)
+	}
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login

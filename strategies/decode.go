@@ -16,7 +16,7 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 		"jwt_key": &st.JWTKey, "logout_uri": &st.LogoutURI, "docs": &st.Docs,
 		"client_key": &st.ClientKey, "client_key_id": &st.ClientKeyID,
 		KeyAllowedTenants: &st.AllowedTenants, "client_assertion_audience": &st.ClientAssertionAudience,
-		"response_mode": &st.ResponseMode,
+		"response_mode": &st.ResponseMode, "device_uri": &st.DeviceURI,
 	}
 	// The file says what is on ("pkce": true); the model says what is off.
 	var pkce, nonce = true, true
@@ -276,6 +276,7 @@ func encodeStrategy(st *Strategy) *node {
 		o.set(KeySignedSecret, nodeOf(m))
 	}
 	str("response_mode", st.ResponseMode)
+	str("device_uri", st.DeviceURI)
 	if st.InsecureNoPKCE {
 		o.set("pkce", &node{kind: kindFalse})
 	}

@@ -22,7 +22,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	} else {
 		fmt.Fprintf(w, "  from %s (no built-in default)\n", st.Source)
 	}
-	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
+	if sp.BrowserLogin() {
+		fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
+	}
 	if sp.Discovery() {
 		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
 			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))
@@ -59,7 +61,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		}
 		return strings.Join(out, " ")
 	}
-	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
+	if !explainGrant(w, sp, reads) {
+		return nil
+	}
 	var adds []string
 	adds = append(adds, "state (checked once at the callback)")
 	if sp.SendsNonce() {
@@ -124,6 +128,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
 		leftOut("         ", "logout", "logout_uri")
 	}
+	explainDevice(w, sp, reads)
 	if st.BackchannelLogout {
 		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",
 			st.Name, StepJWT)

@@ -160,6 +160,7 @@ func compileStrategies(r *reporter, list *node, cat map[string]*node, fileBase, 
 		st.Source, st.Builtin, st.Extends = r.file, base != "", base
 		if base != "" {
 			st.Overridden = slices.DeleteFunc(slices.Clone(user.keys), func(k string) bool { return k == KeyExtends })
+			merged = trimInherited(st, user, merged) // grants.go
 		}
 		applyDefaults(st, fileBase, fileJWTKey)
 		c := newCompiler(r, st, merged)

@@ -40,6 +40,9 @@ type Strategy struct {
 	JWTKey       string // session key of the user object; default "user"
 	LogoutURI    string // RP-initiated logout URL template; empty: none
 	Docs         string // the provider's documentation (a URL), listed by authflow providers; no template
+	// DeviceURI is the RFC 8628 device authorization endpoint (template);
+	// empty: no device login. See GrantDeviceCode.
+	DeviceURI string
 
 	// InsecureNoPKCE ("pkce": false) sends no PKCE S256 code challenge
 	// (RFC 7636). Only for an identity provider that refuses one; with no

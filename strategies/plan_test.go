@@ -18,7 +18,7 @@ func TestScopeTable(t *testing.T) {
 		PhaseVariable:  "env",
 		PhaseFixed:     "env discovery",
 		PhaseAuthorize: "env discovery state nonce code_challenge redirect_uri login",
-		PhaseLogin:     "env discovery state nonce code_verifier code_challenge redirect_uri auth login",
+		PhaseLogin:     "env discovery state nonce code_verifier code_challenge redirect_uri auth login device_code",
 		PhaseRefresh:   "env discovery redirect_uri access_token refresh_token id_token",
 		PhaseRevoke:    "env discovery redirect_uri access_token refresh_token id_token",
 		PhaseLogout:    "env discovery redirect_uri id_token post_logout_redirect_uri",
@@ -38,7 +38,7 @@ func TestScopeTable(t *testing.T) {
 		RootEnv: interp.Config, VarRedirectURI: interp.Config, VarPostLogoutRedirectURI: interp.Config,
 		VarState: interp.Generated, VarNonce: interp.Generated, VarCodeVerifier: interp.Generated, VarCodeChallenge: interp.Generated,
 		RootDiscovery: interp.Discovered,
-		RootAuth:      interp.Request, RootLoginParam: interp.Param, VarAccessToken: interp.Provider, VarRefreshToken: interp.Provider, VarIDToken: interp.Provider,
+		RootAuth:      interp.Request, RootLoginParam: interp.Param, VarDeviceCode: interp.Provider, VarAccessToken: interp.Provider, VarRefreshToken: interp.Provider, VarIDToken: interp.Provider,
 	} {
 		if e := scopeOf(root); e == nil || e.origin != origin {
 			t.Errorf("%s: %+v, want origin %s", root, e, origin)

@@ -401,6 +401,11 @@ var agreementCases = []struct {
 }{
 	// Valid: both accept.
 	{"custom strategy with token and jwt steps", acme(""), bothAccept},
+	{"client_credentials without auth_uri", strats(`"svc": {"grant_type": "client_credentials", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST", "client_auth": "client_secret_basic", "form": {"grant_type": "${grant_type}"}}]}`), bothAccept},
+	{"oidc client_credentials", strats(`"svc": {"extends": "oidc", "issuer": "https://idp.test", "client_id": "c", "client_secret": "${env.S}", "grant_type": "client_credentials"}`), bothAccept},
+	{"device login only", strats(`"tv": {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_uri": "https://idp.test/device", "client_id": "c", "scope": "openid", "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST", "form": {"grant_type": "${grant_type}", "device_code": "${device_code}"}}, {"name": "jwt", "decode": "${token.id_token}", "issuer": "https://idp.test"}]}`), bothAccept},
+	{"device grant without device_uri", strats(`"tv": {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": "c", "scope": "openid", "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST", "form": {"grant_type": "${grant_type}"}}, {"name": "jwt", "decode": "${token.id_token}", "issuer": "https://idp.test"}]}`), bothRefuse},
+	{"client_credentials with auth_uri", strats(`"svc": {"grant_type": "client_credentials", "auth_uri": "https://idp.test/a", "client_id": "c", "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST", "form": {"grant_type": "${grant_type}"}}]}`), bothRefuse},
 	{"$schema line", `{"$schema": "` + schemaURL + `", "strategies": {"google": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothAccept},
 	{"$schema as a local path", `{"$schema": "./strategies.schema.json", "strategies": {"github": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothAccept},
 	{"top-level jwt_key", `{"jwt_key": "account", "base_uri": "https://app.example.com", "strategies": {"github": {"client_id": "c", "client_secret": "${env.S}"}}}`, bothAccept},

@@ -53,7 +53,7 @@ const (
 	// (base_uri + redirect_path), ${post_logout_redirect_uri}.
 	FromEngine
 	// FromLogin: generated per login: ${state}, ${nonce},
-	// ${code_verifier}, ${code_challenge}.
+	// ${code_verifier}, ${code_challenge}; a device login's ${device_code}.
 	FromLogin
 	// FromCallback: the callback's query, ${auth.NAME}.
 	FromCallback
@@ -79,6 +79,9 @@ const (
 	VarCodeVerifier  = "code_verifier"
 	VarCodeChallenge = "code_challenge"
 	VarRedirectURI   = "redirect_uri"
+	// VarDeviceCode is a device login's device_code (RFC 8628 §3.2), for
+	// the token step it polls.
+	VarDeviceCode = "device_code"
 )
 
 // Session values available to refresh, revoke and logout templates.
@@ -169,6 +172,8 @@ var scopeTable = []scopeEntry{
 	{VarRedirectURI, FromEngine, interp.Config, []Phase{PhaseAuthorize, PhaseLogin, PhaseRefresh, PhaseRevoke, PhaseLogout}, false},
 	{RootAuth, FromCallback, interp.Request, []Phase{PhaseLogin}, true},
 	{RootLoginParam, FromLoginParam, interp.Param, []Phase{PhaseAuthorize, PhaseLogin}, true},
+	// The device authorization endpoint's answer: the IdP's value.
+	{VarDeviceCode, FromLogin, interp.Provider, []Phase{PhaseLogin}, false},
 	{VarAccessToken, FromSession, interp.Provider, sessionPhase, false},
 	{VarRefreshToken, FromSession, interp.Provider, sessionPhase, false},
 	{VarIDToken, FromSession, interp.Provider, []Phase{PhaseRefresh, PhaseRevoke, PhaseLogout}, false},

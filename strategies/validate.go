@@ -15,7 +15,7 @@ var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
 	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends,
 	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience",
-	"response_mode", "refresh_userinfo", "login_params"}
+	"response_mode", "refresh_userinfo", "login_params", "device_uri"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -27,7 +27,7 @@ func (c *compiler) validate() {
 			r.errorf(name, "", k, "%q is a value the engine provides; a custom variable may not take its name", k)
 		}
 	}
-	if st.AuthURI == "" {
+	if st.AuthURI == "" && browserGrant(st.GrantType) {
 		r.errorf(name, "", "auth_uri", "missing: the URL to send the browser to for login")
 	}
 	if st.ClientID == "" {
@@ -45,6 +45,7 @@ func (c *compiler) validate() {
 	c.validateSteps()
 	c.validateKey()
 	c.validateTenants()
+	c.validateGrant()
 	checkTokenLeaks(r, st, c.fields)
 	checkCodeBinding(r, st)
 	checkLiteralSecrets(r, st, c.fields)
@@ -59,7 +60,7 @@ func (c *compiler) validate() {
 			}
 		}
 	}
-	if tok := st.Step(StepToken); !st.InsecureNoPKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
+	if tok := st.Step(StepToken); st.AuthURI != "" && !st.InsecureNoPKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
 		r.warnf(name, StepToken, "form", "PKCE is on (the authorize redirect carries a code_challenge) but this step does not send ${%s}: the IdP will refuse the code, or PKCE protects nothing; add \"code_verifier\": \"${%s}\" or set \"pkce\": false", VarCodeVerifier, VarCodeVerifier)
 	}
 	c.resolveVariables()
@@ -183,6 +184,8 @@ func (c *compiler) validateSteps() {
 		}
 	}
 	switch {
+	case st.GrantType == GrantClientCredentials:
+		// no user: grants.go checks its token step
 	case len(st.Steps) == 0 && st.AuthURI != "":
 		r.errorf(name, "", "steps", "missing: after the callback a login runs its steps, and needs at least the user step %q, whose result is the user object (usually after a %q step that exchanges the code)", user, StepToken)
 	case !found && len(st.Steps) > 0:
@@ -268,6 +271,9 @@ func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
 			return b, false
 		case (root == VarCodeVerifier || root == VarCodeChallenge) && st.InsecureNoPKCE:
 			r.errorf(name, f.step, f.name, "%s: PKCE is off (\"pkce\": false)", ref)
+			return b, false
+		case root == VarDeviceCode && st.DeviceURI == "":
+			r.errorf(name, f.step, f.name, "%s: the strategy has no device_uri, so no device login", ref)
 			return b, false
 		case root == RootAuth && ref.Path == "":
 			r.errorf(name, f.step, f.name, "%s names no callback parameter (write ${auth.code})", ref)

@@ -6,6 +6,8 @@
 //	authflow demo [--addr HOST:PORT]
 //	authflow validate [--format text|json] [--online] FILE...
 //	authflow explain [--online] FILE NAME
+//	authflow token FILE NAME
+//	authflow login [--loopback] FILE NAME
 //	authflow providers
 //	authflow schema
 package main
@@ -47,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd(),
+		newTokenCmd(clientDeps{}), newLoginCmd(clientDeps{}))
 	return root
 }

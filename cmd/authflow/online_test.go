@@ -80,7 +80,7 @@ func TestValidateOnline(t *testing.T) {
 		wants []string
 	}{
 		{"ok", 0, []string{`: strategy "dex": discovery {OP}/.well-known/openid-configuration: ok; ` +
-			`left out: logout (no end_session_endpoint), revoke (no revocation_endpoint); client auth: client_secret_post (refresh, token)`}},
+			`left out: device (no device_authorization_endpoint), logout (no end_session_endpoint), revoke (no revocation_endpoint); client auth: client_secret_post (refresh, token)`}},
 		{"wrong-issuer", 1, []string{`: strategy "dex": discovery {OP}/.well-known/openid-configuration: error (wrong_issuer): ` +
 			`malformed response: names issuer "{OP}/", want "{OP}" (byte for byte)`}},
 		{"500", 1, []string{`: strategy "dex": discovery {OP}/.well-known/openid-configuration: error (http_status): ` +
@@ -195,7 +195,7 @@ func TestExplainOnline(t *testing.T) {
 	if !ok || !strings.Contains(offline, "${discovery.token_endpoint}") {
 		t.Fatalf("no offline plan, then online section:\n%s", out)
 	}
-	want := strings.ReplaceAll(`  {PATH}: strategy "dex": discovery {OP}/.well-known/openid-configuration: ok; left out: logout (no end_session_endpoint), revoke (no revocation_endpoint); client auth: client_secret_post (refresh, token)
+	want := strings.ReplaceAll(`  {PATH}: strategy "dex": discovery {OP}/.well-known/openid-configuration: ok; left out: device (no device_authorization_endpoint), logout (no end_session_endpoint), revoke (no revocation_endpoint); client auth: client_secret_post (refresh, token)
 plan with the discovery document's values:
   login: redirect to {OP}/authorize?…
     1. token      POST {OP}/token with client auth client_secret_post
