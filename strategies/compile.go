@@ -53,6 +53,7 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 	if st.LogoutURI != "" {
 		c.add("", "logout_uri", st.LogoutURI, interp.URI, PhaseLogout, -1)
 	}
+	c.compileBearer() // bearer.go
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login
@@ -61,6 +62,8 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 			phase, index = PhaseRefresh, -1
 		case StepRevoke:
 			phase, index = PhaseRevoke, -1
+		case StepIntrospect:
+			phase, index = PhaseIntrospect, -1
 		default:
 			login++
 		}
@@ -265,6 +268,8 @@ func (c *compiler) build() *StrategyPlan {
 			sp.refresh = p
 		case StepRevoke:
 			sp.revoke = p
+		case StepIntrospect:
+			sp.introspect = p
 		default:
 			p.isUser = s.Name == user
 			sp.login = append(sp.login, p)
@@ -281,6 +286,7 @@ func (c *compiler) build() *StrategyPlan {
 		}
 		sp.claims = append(sp.claims, cl)
 	}
+	c.buildBearer(sp) // bearer.go
 	return sp
 }
 

@@ -33,6 +33,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			st.Claims = decodeStringMap(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
+		case bearerKeys[k]:
+			decodeBearerKey(r, name, k, v, st) // bearer.go
 		case k == KeyExtends:
 			// checked and applied by the loader before the merge (baseOf)
 		default:
@@ -265,6 +267,7 @@ func encodeStrategy(st *Strategy) *node {
 	if st.Claims != nil {
 		o.set("claims", nodeOf(st.Claims))
 	}
+	encodeBearerKeys(o, st) // bearer.go
 	for _, k := range sortedKeys(st.Custom) {
 		if o.get(k) == nil && knownKey(k) == "" {
 			o.set(k, stringNode(st.Custom[k]))

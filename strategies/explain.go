@@ -96,11 +96,14 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 			fmt.Fprintf(w, "    %-10s <- %s\n", k, st.Claims[k])
 		}
 	}
-	for _, name := range []string{StepRefresh, StepRevoke} {
+	for _, name := range []string{StepRefresh, StepRevoke, StepIntrospect} {
 		if s := st.Step(name); s != nil {
 			when := "when the access token has expired"
-			if name == StepRevoke {
+			switch name {
+			case StepRevoke:
 				when = "at sign-out"
+			case StepIntrospect:
+				when = "for an opaque bearer token"
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
 			leftOut("         ", name)
@@ -109,6 +112,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	if st.LogoutURI != "" {
 		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
 		leftOut("         ", "logout", "logout_uri")
+	}
+	if b := sp.Bearer(); b != nil {
+		fmt.Fprintf(w, "  bearer: %s\n", b)
 	}
 	if st.BackchannelLogout {
 		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",

@@ -74,6 +74,10 @@ type StrategyPlan struct {
 	revoke     *StepPlan
 	claims     []Claim
 	sendsNonce bool
+
+	bearer         *BearerPlan // nil: no bearer tokens (bearer.go)
+	introspect     *StepPlan
+	upstreamClaims []Claim
 }
 
 // Name returns the strategy's name.

@@ -13,7 +13,8 @@ import (
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
-	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", KeyExtends}
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", KeyExtends,
+	"bearer", "required_scopes", "upstream_claims"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -83,6 +84,7 @@ func (c *compiler) validate() {
 		}
 	}
 	c.reportEmpty()
+	c.validateBearer() // bearer.go
 	for _, k := range sortedKeys(st.Custom) {
 		if !c.used[k] {
 			msg := "custom variable is never used"
