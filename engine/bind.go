@@ -29,6 +29,8 @@ type Strategy struct {
 	revoke  *step
 
 	logoutVerifier *verifier // back-channel logout tokens; nil when disabled
+
+	bearer *bearerStrategy // nil unless the strategy takes bearer tokens (bearer.go)
 }
 
 // Name returns the strategy's name.
@@ -186,6 +188,9 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 		}
 		s.revoke.ignoreBody = true
 	}
+	if err := s.bindBearer(); err != nil { // bearer.go
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -224,7 +229,11 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 		return err
 	}
 	steps := sp.LoginSteps()
-	for _, p := range []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()} {
+	others := []*strategies.StepPlan{sp.RefreshStep(), sp.RevokeStep()}
+	if b := sp.Bearer(); b != nil && b.Introspect() {
+		others = append(others, sp.IntrospectStep()) // else never run (bearer.go)
+	}
+	for _, p := range others {
 		if p != nil {
 			steps = append(steps, p)
 		}

@@ -19,6 +19,8 @@ type scope struct {
 	tokens  Tokens            // the session's tokens (refresh, revoke, logout)
 	// postLogout is ${post_logout_redirect_uri}.
 	postLogout string
+	// bearer is ${bearer_token}, for the introspect step.
+	bearer string
 }
 
 // value returns the value of one placeholder and whether it has one.
@@ -76,6 +78,8 @@ func (sc *scope) value(b strategies.Binding) (string, bool) {
 			v = sc.tokens.IDToken
 		}
 		return v, v != ""
+	case strategies.FromBearer:
+		return sc.bearer, sc.bearer != ""
 	}
 	return "", false
 }

@@ -25,6 +25,9 @@ type verifier struct {
 	audience string
 	parser   *jwt.Parser
 	idToken  bool // the ID token rules: typ JWT or none, exp, iat and sub required
+	// accessToken: the access token rules (bearer.go): typ at+jwt, JWT
+	// or none.
+	accessToken bool
 }
 
 // maxTimeClaim bounds exp, nbf and iat, in seconds either side of 1970.
@@ -143,6 +146,9 @@ func (v *verifier) checkSegments(raw string) error {
 	}
 	if typ := h.Get("typ"); v.idToken && typ.Exists() && !isJWTType(typ) {
 		return fmt.Errorf("%w: header typ %.40s: not an ID token (want JWT)", jwt.ErrTokenMalformed, typ.Raw)
+	}
+	if typ := h.Get("typ"); v.accessToken && typ.Exists() && !isJWTType(typ) && !isAccessTokenType(typ) {
+		return fmt.Errorf("%w: header typ %.40s: not an access token (want at+jwt, JWT or none)", jwt.ErrTokenMalformed, typ.Raw)
 	}
 	for _, name := range []string{"exp", "nbf", "iat"} {
 		if c := gjson.GetBytes(payload, name); c.Type == gjson.Number && !(math.Abs(c.Num) <= maxTimeClaim) {
