@@ -46,6 +46,10 @@ type Client struct {
 	// Provider puts sid in every ID token and every logout token, so it is
 	// met either way and the setting changes nothing.
 	BackchannelLogoutSessionRequired bool
+	// AccessTokenJWT gives the client JWT access tokens (RFC 9068 style,
+	// signed with the ID tokens' key; accesstoken.go) instead of opaque
+	// ones. Either kind can be introspected. Default false: opaque.
+	AccessTokenJWT bool
 }
 
 // client is a registered Client as the op package sees it.
@@ -57,6 +61,7 @@ type client struct {
 	postLogoutRedirectURIs []string
 	loginURL               string // the login page, without the auth request id
 	backchannelLogoutURI   string // "": no back-channel logout
+	accessTokenJWT         bool
 }
 
 var _ op.Client = (*client)(nil)
@@ -103,6 +108,7 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 			postLogoutRedirectURIs: append([]string(nil), c.PostLogoutRedirectURIs...),
 			loginURL:               loginURL,
 			backchannelLogoutURI:   c.BackchannelLogoutURI,
+			accessTokenJWT:         c.AccessTokenJWT,
 		}
 		if c.Secret != "" {
 			cl.secretHash = sha256.Sum256([]byte(c.Secret))
@@ -208,8 +214,14 @@ func (c *client) LoginURL(authRequestID string) string {
 	return c.loginURL + "?authRequestID=" + url.QueryEscape(authRequestID)
 }
 
-// AccessTokenType implements op.Client: opaque (encrypted) access tokens.
-func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+// AccessTokenType implements op.Client: opaque (encrypted) access tokens,
+// or JWTs for a client with AccessTokenJWT.
+func (c *client) AccessTokenType() op.AccessTokenType {
+	if c.accessTokenJWT {
+		return op.AccessTokenTypeJWT
+	}
+	return op.AccessTokenTypeBearer
+}
 
 // IDTokenLifetime implements op.Client.
 func (c *client) IDTokenLifetime() time.Duration { return idTokenLifetime }
