@@ -36,6 +36,7 @@ type Server struct {
 
 	sessionCookieName string
 	upstream          *upstreamSigner // nil unless Config.UpstreamJWT.Enabled
+	bearers           bearerAnswers   // bearer.go
 
 	routes atomic.Pointer[routes] // swapped whole by SetEngine
 	flight singleflight.Group     // one refresh per session in this process
@@ -66,6 +67,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		pages:  pages,
 		origin: u.Scheme + "://" + u.Host,
 	}
+	s.bearers.max = bearerCacheSize
 	// __Host-: Secure, Path=/, no Domain.
 	s.sessionCookieName = cookieName(cfg.CookieName, !cfg.InsecureCookies)
 	if cfg.UpstreamJWT.Enabled {
@@ -73,6 +75,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		if s.upstream, ephemeral, err = newUpstreamSigner(&s.cfg); err != nil {
 			return nil, err
 		}
+		s.upstream.extra = s.sessionUpstreamClaims // bearer.go
 		if ephemeral {
 			s.log.Warn("upstream_jwt: no signing key (upstream_jwt.key_file): signing with an ephemeral P-256 key made at start; other instances do not share it and a restart replaces it, so services will refuse tokens another instance signed",
 				"kid", s.upstream.kid)

@@ -72,6 +72,9 @@ type upstreamSigner struct {
 	idle     time.Duration // Config.IdleTimeout
 	now      func() time.Time
 	cache    tokenCache
+	// extra returns the upstream_claims of a session's strategy, read from
+	// its user object; nil: none.
+	extra func(rec *record) (map[string]any, error)
 }
 
 // newUpstreamSigner returns the signer cfg (defaults applied) describes,
@@ -134,12 +137,20 @@ func (u *upstreamSigner) forSession(rec *record) (*upstreamToken, error) {
 		// Unused from now on, the session ends at LastSeen + idle timeout.
 		end = minTime(end, rec.LastSeen.Add(u.idle))
 	}
+	var extra map[string]any
+	if u.extra != nil {
+		var err error
+		if extra, err = u.extra(rec); err != nil {
+			return nil, err
+		}
+	}
 	t, err := u.sign(subjectClaims{
 		sub:      rec.Subject,
 		email:    rec.ident.emailAddr(),
 		groups:   rec.ident.groupList(),
 		strategy: rec.Strategy,
 		sid:      rec.sid(),
+		extra:    extra,
 	}, now, end)
 	if err != nil {
 		return nil, err
@@ -150,10 +161,10 @@ func (u *upstreamSigner) forSession(rec *record) (*upstreamToken, error) {
 }
 
 // subjectClaims are the identity claims of an upstream JWT. A bearer
-// request (SPEC §6, not built yet) will sign its own with sid empty and
-// end at the bearer token's exp, cached by the bearer token's hash rather
-// than by session; the strategy's upstream_claims (gjson paths into the
-// user object, not yet a strategy key) will join them in extra.
+// request signs its own with sid empty, ending at the bearer token's exp,
+// cached by the bearer token's hash rather than by session (bearer.go);
+// the strategy's upstream_claims (gjson paths into the user object) join
+// them in extra.
 type subjectClaims struct {
 	sub, email, strategy, sid string
 	groups                    []string

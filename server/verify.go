@@ -22,6 +22,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" { // the common case, a bare check, parses nothing
 		q = r.URL.Query()
 	}
+	if eng := s.Engine(); r.Header["Authorization"] != nil {
+		if raw, ok := s.bearerOf(r, eng); ok {
+			s.verifyBearer(w, r, eng, raw, q) // bearer.go: the token alone decides
+			return
+		}
+	}
 	redirect := q.Get("redirect") == "true"
 	rec, err := s.current(w, r, false)
 	if err != nil && !sessionEnded(err) {
