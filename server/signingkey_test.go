@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,11 +11,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/authflow/authflow/store"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -139,9 +142,16 @@ func checkSigner(t *testing.T, key crypto.Signer, alg string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mem := store.NewMemory(store.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	keys, err := newPublishedKeys(mem, cfg.Now, slog.Default(), u.jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := keys.document(context.Background())
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(u.jwks, &set); err != nil || len(set.Keys) != 1 {
-		t.Fatalf("jwks %s: %v", u.jwks, err)
+	if err := json.Unmarshal(doc, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("jwks %s: %v", doc, err)
 	}
 	if set.Keys[0].Algorithm != alg || set.Keys[0].Use != "sig" || !set.Keys[0].IsPublic() {
 		t.Errorf("JWK alg %q use %q public %v, want %s sig public", set.Keys[0].Algorithm, set.Keys[0].Use, set.Keys[0].IsPublic(), alg)

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -66,7 +65,8 @@ type upstreamSigner struct {
 	key      crypto.Signer
 	method   *signerMethod
 	kid      string
-	jwks     []byte // the JWK Set document, made once
+	jwk      jose.JSONWebKey // the public key, as published
+	keys     *publishedKeys  // the JWK Set: this key and the others lately in use (publishedkeys.go)
 	iss, aud string
 	ttl      time.Duration
 	idle     time.Duration // Config.IdleTimeout
@@ -98,14 +98,8 @@ func newUpstreamSigner(cfg *Config) (u *upstreamSigner, ephemeral bool, err erro
 		return nil, false, fmt.Errorf("server: upstream JWT key: thumbprint: %w", err)
 	}
 	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
-	// Only the current key: after a key change, tokens the old key signed
-	// fail verification until they expire (TTL at most).
-	doc, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
-	if err != nil {
-		return nil, false, fmt.Errorf("server: upstream JWT key: JWK: %w", err)
-	}
 	return &upstreamSigner{
-		key: o.Key, method: method, kid: jwk.KeyID, jwks: doc,
+		key: o.Key, method: method, kid: jwk.KeyID, jwk: jwk,
 		iss: cfg.BaseURI, aud: o.Audience, ttl: o.TTL, idle: cfg.IdleTimeout, now: cfg.Now,
 		cache: tokenCache{max: o.CacheSize},
 	}, ephemeral, nil
@@ -202,6 +196,9 @@ func (u *upstreamSigner) sign(c subjectClaims, now, end time.Time) (*upstreamTok
 	}
 	if c.sid != "" {
 		claims["sid"] = c.sid
+	}
+	if u.keys != nil {
+		u.keys.touch() // this key is in use: keep it published
 	}
 	tok := jwt.NewWithClaims(u.method, claims)
 	tok.Header["kid"] = u.kid
