@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/authflow/authflow/strategies"
 	"github.com/golang-jwt/jwt/v5"
@@ -183,13 +184,18 @@ func (e *Engine) VerifyBearer(ctx context.Context, raw string) (*BearerToken, er
 	if len(e.bearers) == 0 {
 		return nil, invalidToken(ErrNoBearer)
 	}
-	if raw == "" || len(raw) > maxBearerLen || !isToken68(raw) {
-		return nil, invalidToken(errors.New("bearer: not a token (RFC 6750 b64token)"))
+	if raw == "" || len(raw) > maxBearerLen {
+		return nil, invalidToken(errors.New("bearer: not a token (empty or too long)"))
 	}
-	sum := sha256.Sum256([]byte(raw))
+	// Hashed in place: []byte(raw) would copy a token of this size to the
+	// heap on every check; Sum256 only reads its argument.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 	now := e.opts.Now()
 	if t, err, ok := e.bearerHits.get(sum, now); ok {
-		return t, err
+		return t, err // only well-formed tokens are kept
+	}
+	if !isToken68(raw) {
+		return nil, invalidToken(errors.New("bearer: not a token (RFC 6750 b64token)"))
 	}
 	id := base64.RawURLEncoding.EncodeToString(sum[:])
 	b, isJWT, err := e.bearerFor(raw)
