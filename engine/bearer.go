@@ -197,6 +197,30 @@ func (e *Engine) VerifyBearer(ctx context.Context, raw string) (*BearerToken, er
 	if !isToken68(raw) {
 		return nil, invalidToken(errors.New("bearer: not a token (RFC 6750 b64token)"))
 	}
+	// Checks of one token arriving together share one verification, which
+	// the first caller's cancellation does not end (each outbound call has
+	// its StepTimeout).
+	v, _, _ := e.bearerMiss.Do(string(sum[:]), func() (any, error) {
+		if t, err, ok := e.bearerHits.get(sum, now); ok {
+			return bearerResult{t, err}, nil
+		}
+		t, err := e.verifyBearer(context.WithoutCancel(ctx), raw, sum, now)
+		return bearerResult{t, err}, nil
+	})
+	res := v.(bearerResult)
+	return res.tok, res.err
+}
+
+// bearerResult is one verification's outcome, shared by the checks that
+// waited for it.
+type bearerResult struct {
+	tok *BearerToken
+	err error
+}
+
+// verifyBearer verifies a token the cache does not hold and keeps the
+// outcome when it may be kept.
+func (e *Engine) verifyBearer(ctx context.Context, raw string, sum [32]byte, now time.Time) (*BearerToken, error) {
 	id := base64.RawURLEncoding.EncodeToString(sum[:])
 	b, isJWT, err := e.bearerFor(raw)
 	if err != nil {

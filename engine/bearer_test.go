@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,6 +202,23 @@ func TestVerifyBearerIntrospection(t *testing.T) {
 	e.VerifyBearer(ctx, "dead")
 	if calls.Load() != before+1 {
 		t.Error("a refusal was kept past 10 s")
+	}
+	// A burst of checks of a new token: one introspection call.
+	answers["burst"] = map[string]any{"active": true, "sub": "user-2"}
+	before = calls.Load()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.VerifyBearer(ctx, "burst"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := calls.Load() - before; n != 1 {
+		t.Errorf("%d introspection calls for 20 concurrent checks of one token, want 1", n)
 	}
 	// An unreachable or failing endpoint is not a bad token.
 	p.handle("POST /introspect-down", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })

@@ -58,10 +58,3 @@ func (c *bearerCache) put(sum [32]byte, tok *BearerToken, err error, until, now 
 	}
 	c.m[sum] = &bearerEntry{tok: tok, err: err, until: until}
 }
-
-// len returns the number of entries kept.
-func (c *bearerCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

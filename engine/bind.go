@@ -90,6 +90,9 @@ func (s *Strategy) DiscoveryMember(name string) (string, bool) {
 // and config.auth do, or the step is not run (unknown, or left out).
 func (s *Strategy) ClientAuth(name string) string {
 	steps := append([]*step{s.refresh, s.revoke}, s.login...)
+	if s.bearer != nil {
+		steps = append(steps, s.bearer.introspect)
+	}
 	for _, st := range steps {
 		if st != nil && st.Name() == name {
 			return st.clientAuth

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/strategies"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configures an Engine: what it binds a plan to at run time (the
@@ -108,6 +109,9 @@ type Engine struct {
 	bearers    []*bearerStrategy // the strategies that take bearer tokens (bearer.go)
 	introspect *bearerStrategy   // the one that introspects opaque tokens, or nil
 	bearerHits bearerCache
+	// bearerMiss joins the verifications of one token that arrive
+	// together on a cold cache: one signature check or introspection call.
+	bearerMiss singleflight.Group
 	ctx        context.Context // ends background JWKS refreshes
 	cancel     context.CancelFunc
 }

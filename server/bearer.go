@@ -116,6 +116,11 @@ func (c *bearerAnswers) put(id string, a *bearerAnswer) {
 // set (Require), and returns nil then.
 func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine.Engine, raw string, rules Rules, json bool) *bearerAnswer {
 	h := w.Header()
+	observe := func(o Outcome) {
+		if !json { // Observer.Verify counts /auth/verify's answers
+			s.cfg.Observer.Verify(o)
+		}
+	}
 	tok, err := eng.VerifyBearer(r.Context(), raw)
 	if err != nil {
 		if !errors.Is(err, engine.ErrInvalidToken) {
@@ -123,12 +128,12 @@ func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine
 			// introspection endpoint failed): not a bad token.
 			ref := newRef()
 			s.log.Error("bearer", "ref", ref, "outcome", "error", "error", err.Error())
-			s.cfg.Observer.Verify(OutcomeError)
+			observe(OutcomeError)
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "token check unavailable", "ref": ref})
 			return nil
 		}
 		s.log.Info("bearer", "outcome", "invalid_token", "reason", err.Error())
-		s.cfg.Observer.Verify(OutcomeUnauthenticated)
+		observe(OutcomeUnauthenticated)
 		h["Www-Authenticate"] = wwwInvalidToken
 		if json {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
@@ -141,7 +146,7 @@ func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine
 	required := append(eng.RequiredScopes(tok.Strategy), rules.Scopes...)
 	if !tok.HasScopes(required) {
 		s.log.Info("bearer", "outcome", "insufficient_scope", "strategy", tok.Strategy, "token", tok.ID[:12])
-		s.cfg.Observer.Verify(OutcomeForbidden)
+		observe(OutcomeForbidden)
 		h.Set("Www-Authenticate", wwwNoScope+`, scope="`+strings.Join(required, " ")+`"`)
 		if json {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
@@ -153,7 +158,7 @@ func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine
 	rules.Scopes = nil
 	if !rules.allows(a.user) {
 		s.log.Info("bearer", "outcome", "forbidden", "strategy", tok.Strategy, "token", tok.ID[:12])
-		s.cfg.Observer.Verify(OutcomeForbidden)
+		observe(OutcomeForbidden)
 		if json {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "not allowed"})
 		} else {

@@ -24,7 +24,8 @@ func (s *Server) Require(next http.Handler) http.Handler {
 // keeps the session.
 func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if eng := s.Engine(); r.Header["Authorization"] != nil {
+		if r.Header["Authorization"] != nil {
+			eng := s.Engine()
 			if raw, ok := s.bearerOf(r, eng); ok {
 				s.requireBearer(w, r, eng, raw, rules, next) // bearer.go: the token alone decides
 				return

@@ -22,7 +22,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" { // the common case, a bare check, parses nothing
 		q = r.URL.Query()
 	}
-	if eng := s.Engine(); r.Header["Authorization"] != nil {
+	if r.Header["Authorization"] != nil {
+		eng := s.Engine()
 		if raw, ok := s.bearerOf(r, eng); ok {
 			s.verifyBearer(w, r, eng, raw, q) // bearer.go: the token alone decides
 			return
