@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/internal/authtest"
+	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/server"
+	"github.com/authflow/authflow/store/redisstore"
 	"github.com/go-jose/go-jose/v4"
+	"github.com/redis/go-redis/v9"
 )
 
 // jwksOf fetches s's /.well-known/jwks.json and returns its kids.
@@ -86,3 +89,49 @@ func TestUpstreamKeyChange(t *testing.T) {
 }
 
 const keyDay = 24 * time.Hour
+
+// TestUpstreamKeysAcrossInstances: two instances over Redis, each with an
+// ephemeral key of its own (no key file): each publishes both keys, so a
+// service that fetched the key set from either verifies the tokens of
+// both.
+func TestUpstreamKeysAcrossInstances(t *testing.T) {
+	t.Parallel()
+	first, prefix := testredis.Client(t)
+	opts, err := redis.ParseURL(testredis.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := authtest.New(t, authtest.Options{Instances: 2,
+		Config: func(c *server.Config) { c.UpstreamJWT = server.UpstreamJWT{Enabled: true, TTL: upstreamTTL} },
+		NewStore: func(t testing.TB, i int) server.Store {
+			if i == 0 {
+				return redisstore.New(first, prefix)
+			}
+			c := redis.NewClient(opts)
+			t.Cleanup(func() { c.Close() })
+			return redisstore.New(c, prefix)
+		}})
+	// Both instances record their keys at start, in the background.
+	authtest.Eventually(t, "both keys recorded in Redis", func() bool {
+		v, err := first.Get(t.Context(), prefix+"upstream-jwt-keys").Result()
+		var keys []json.RawMessage
+		return err == nil && json.Unmarshal([]byte(v), &keys) == nil && len(keys) == 2
+	})
+	b.Clock.Advance(61 * time.Second) // past the first documents' minute
+	set0, kids0 := jwksOf(t, b.Apps[0].Server)
+	_, kids1 := jwksOf(t, b.Apps[1].Server)
+	if len(kids0) != 2 || len(kids1) != 2 || kids0[0] == kids1[0] {
+		t.Fatalf("jwks of instance 0 %v, of instance 1 %v: want both keys in each, its own first", kids0, kids1)
+	}
+	br := b.NewBrowser()
+	b.Route(1)
+	br.MustLogin("dev", authtest.Ada)
+	tok := br.Verify().Header.Get("X-Auth-Token")
+	api := &upstreamAPI{keys: set0, now: b.Clock.Now, iss: b.URL, aud: b.URL}
+	if _, _, err := api.verify(tok); err != nil {
+		t.Errorf("instance 1's token against instance 0's key set: %v", err)
+	}
+	if n := len(rsKeys(t, first, prefix+"upstream-jwt-keys")); n != 1 {
+		t.Errorf("%d published-keys records in Redis, want 1", n)
+	}
+}
