@@ -51,6 +51,10 @@ type Client struct {
 	// (http://127.0.0.1/callback) then matches at any port (§7.3), as a
 	// command-line login's listener needs. Default false.
 	Native bool
+	// AccessTokenJWT gives the client JWT access tokens (RFC 9068 style,
+	// signed with the ID tokens' key; accesstoken.go) instead of opaque
+	// ones. Either kind can be introspected. Default false: opaque.
+	AccessTokenJWT bool
 }
 
 // client is a registered Client as the op package sees it.
@@ -63,6 +67,7 @@ type client struct {
 	loginURL               string // the login page, without the auth request id
 	backchannelLogoutURI   string // "": no back-channel logout
 	native                 bool
+	accessTokenJWT         bool
 }
 
 var _ op.Client = (*client)(nil)
@@ -113,6 +118,7 @@ func newClients(configured []Client, loginURL string) (clientRegistry, error) {
 			loginURL:               loginURL,
 			backchannelLogoutURI:   c.BackchannelLogoutURI,
 			native:                 c.Native,
+			accessTokenJWT:         c.AccessTokenJWT,
 		}
 		if c.Secret != "" {
 			cl.secretHash = sha256.Sum256([]byte(c.Secret))
@@ -227,8 +233,14 @@ func (c *client) LoginURL(authRequestID string) string {
 	return c.loginURL + "?authRequestID=" + url.QueryEscape(authRequestID)
 }
 
-// AccessTokenType implements op.Client: opaque (encrypted) access tokens.
-func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+// AccessTokenType implements op.Client: opaque (encrypted) access tokens,
+// or JWTs for a client with AccessTokenJWT.
+func (c *client) AccessTokenType() op.AccessTokenType {
+	if c.accessTokenJWT {
+		return op.AccessTokenTypeJWT
+	}
+	return op.AccessTokenTypeBearer
+}
 
 // IDTokenLifetime implements op.Client.
 func (c *client) IDTokenLifetime() time.Duration { return idTokenLifetime }

@@ -296,7 +296,8 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 }
 
 // GetPrivateClaimsFromScopes implements op.OPStorage. op asks for it only
-// for JWT access tokens, which devidp does not issue.
+// for JWT access tokens, and asks GetPrivateClaimsFromRequest
+// (accesstoken.go) first.
 func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }

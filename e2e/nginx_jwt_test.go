@@ -20,6 +20,7 @@ import (
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/strategies"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/tidwall/gjson"
 )
 
 // TestNginxUpstreamJWT puts authflow with upstream_jwt enabled (the demo's
@@ -44,15 +45,19 @@ func TestNginxUpstreamJWT(t *testing.T) {
 	// server whose Config turns upstream_jwt on.
 	const secret = "nginx-jwt-secret"
 	idp, err := devidp.New(devidp.Options{Issuer: base + "/idp", AllowInsecureHTTP: true, Users: demo.Users,
-		Clients: []devidp.Client{{ID: "authflow-demo", Secret: secret, RedirectURIs: []string{base + "/auth/demo/callback"}}}})
+		Clients: []devidp.Client{{ID: "authflow-demo", Secret: secret, RedirectURIs: []string{base + "/auth/demo/callback"},
+			AccessTokenJWT: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := strategies.Parse("demo/strategies.json", []byte(strings.ReplaceAll(demo.StrategiesJSON, "{{ISSUER}}", base+"/idp")))
+	// The demo strategy also takes API clients' JWT access tokens.
+	file := strings.Replace(demo.StrategiesJSON, `"backchannel_logout": true,`, `"backchannel_logout": true, "bearer": true,`, 1)
+	set, err := strategies.Parse("demo/strategies.json", []byte(strings.ReplaceAll(file, "{{ISSUER}}", base+"/idp")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(set, engine.Options{BaseURI: base,
+	tokens := &authtest.TokenRecorder{} // keeps the OP's answers: the access token an API client would hold
+	eng, err := engine.New(set, engine.Options{BaseURI: base, HTTPClient: &http.Client{Transport: tokens},
 		LookupEnv: func(string) (string, bool) { return secret, true }})
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +132,26 @@ func TestNginxUpstreamJWT(t *testing.T) {
 			groups != fmt.Sprint(demo.Users[0].Groups) || claims["sid"] == nil {
 			t.Errorf("the service verified %v", claims)
 		}
+	}
+
+	// An API client with a JWT access token of the OP, no cookie: nginx's
+	// auth_request passes Authorization to /auth/verify, and the service
+	// gets an X-Auth-Token it verifies, without a sid (no session).
+	at := gjson.GetBytes(tokens.Last("/idp/oauth/token"), "access_token").String()
+	if strings.Count(at, ".") != 2 {
+		t.Fatalf("the OP's access token is not a JWT: %.20q", at)
+	}
+	api := authtest.NewBrowser(t, base, authtest.BrowserOptions{})
+	p := api.Do(http.MethodGet, "/app/api", nil, http.Header{"Authorization": {"Bearer " + at}})
+	var claims map[string]any
+	if p.Status != http.StatusOK || json.Unmarshal([]byte(p.Body), &claims) != nil {
+		t.Fatalf("the service, for a bearer request: %d %s", p.Status, p.Body)
+	}
+	if claims["sub"] != demo.Users[0].ID || claims["email"] != demo.Users[0].Email || claims["strategy"] != "demo" || claims["sid"] != nil {
+		t.Errorf("the service verified %v for a bearer request: want the token's user, no sid", claims)
+	}
+	if p := api.Do(http.MethodGet, "/app/api", nil, http.Header{"Authorization": {"Bearer " + at[:len(at)-4] + "AAAA"}}); p.Status == http.StatusOK {
+		t.Errorf("a forged bearer token through nginx: %d %s", p.Status, p.Body)
 	}
 
 	// Signed out: nginx sends the browser to the login; a forged token

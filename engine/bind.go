@@ -30,10 +30,11 @@ type Strategy struct {
 
 	logoutVerifier *verifier // back-channel logout tokens; nil when disabled
 
-	key           *clientKey    // client_key; nil without one
-	signed        *signedSecret // signed_client_secret; nil without one
-	tokenEndpoint string        // the token step's URL, the default audience of client assertions
-	assertionAud  string        // client_assertion_audience; "" for tokenEndpoint
+	key           *clientKey      // client_key; nil without one
+	signed        *signedSecret   // signed_client_secret; nil without one
+	tokenEndpoint string          // the token step's URL, the default audience of client assertions
+	assertionAud  string          // client_assertion_audience; "" for tokenEndpoint
+	bearer        *bearerStrategy // nil unless the strategy takes bearer tokens (bearer.go)
 }
 
 // Name returns the strategy's name.
@@ -93,6 +94,9 @@ func (s *Strategy) DiscoveryMember(name string) (string, bool) {
 // and config.auth do, or the step is not run (unknown, or left out).
 func (s *Strategy) ClientAuth(name string) string {
 	steps := append(append([]*step{s.refresh}, s.revoke...), s.login...)
+	if s.bearer != nil {
+		steps = append(steps, s.bearer.introspect)
+	}
 	for _, st := range steps {
 		if st != nil && st.Name() == name {
 			return st.clientAuth
@@ -200,6 +204,9 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 		st.ignoreBody = true
 		s.revoke = append(s.revoke, st)
 	}
+	if err := s.bindBearer(); err != nil { // bearer.go
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -245,6 +252,9 @@ func (s *Strategy) bindDiscovery(ctx context.Context) error {
 		steps = append(steps, p)
 	}
 	steps = append(steps, sp.RevokeSteps()...)
+	if b := sp.Bearer(); b != nil && b.Introspect() {
+		steps = append(steps, sp.IntrospectStep()) // else never run (bearer.go)
+	}
 	for _, p := range steps {
 		if err := check(p.Name(), stepTemplates(p)...); err != nil {
 			return err

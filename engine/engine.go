@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/strategies"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configures an Engine: what it binds a plan to at run time (the
@@ -49,6 +50,10 @@ type Options struct {
 	// refresh, revoke) with its duration and outcome, for logs and metrics.
 	// It must be safe for concurrent use and must not block.
 	OnStep func(StepEvent)
+	// BearerCacheSize bounds the verified bearer tokens kept (by a hash of
+	// the token) so that a token seen again is not verified again.
+	// Default 10000.
+	BearerCacheSize int
 	// OnKeysFetch, when set, is called after every fetch of a JSON Web Key
 	// Set (the first, the periodic refreshes, and those an unknown key id
 	// causes) with the jwks_uri and the outcome, for logs and metrics. It
@@ -83,6 +88,9 @@ func (o *Options) setDefaults() {
 	if o.JWKSUnknownKIDInterval <= 0 {
 		o.JWKSUnknownKIDInterval = 5 * time.Second
 	}
+	if o.BearerCacheSize <= 0 {
+		o.BearerCacheSize = 10000
+	}
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
@@ -104,8 +112,15 @@ type Engine struct {
 
 	keysMu sync.Mutex
 	keys   map[string]*keySet // by jwks_uri, or "issuer:"+issuer for discovery
-	ctx    context.Context    // ends background JWKS refreshes
-	cancel context.CancelFunc
+
+	bearers    []*bearerStrategy // the strategies that take bearer tokens (bearer.go)
+	introspect *bearerStrategy   // the one that introspects opaque tokens, or nil
+	bearerHits bearerCache
+	// bearerMiss joins the verifications of one token that arrive
+	// together on a cold cache: one signature check or introspection call.
+	bearerMiss singleflight.Group
+	ctx        context.Context // ends background JWKS refreshes
+	cancel     context.CancelFunc
 }
 
 // New binds a compiled plan (strategies.Load, Parse or Compile) to the
@@ -153,6 +168,10 @@ func NewContext(ctx context.Context, plan *strategies.Plan, opts Options) (*Engi
 		}
 		e.order = append(e.order, sp.Name())
 		e.byName[sp.Name()] = s
+	}
+	if err := e.bindBearers(); err != nil { // bearer.go
+		cancel()
+		return nil, fmt.Errorf("engine: %s: %w", plan.File(), err)
 	}
 	return e, nil
 }

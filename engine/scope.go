@@ -21,6 +21,8 @@ type scope struct {
 	postLogout string
 	// device is the device login being polled; nil for any other run.
 	device *DeviceAuth
+	// bearer is ${bearer_token}, for the introspect step.
+	bearer string
 }
 
 // value returns the value of one placeholder and whether it has one.
@@ -101,6 +103,8 @@ func (sc *scope) value(b strategies.Binding) (string, bool) {
 			v = sc.tokens.IDToken
 		}
 		return v, v != ""
+	case strategies.FromBearer:
+		return sc.bearer, sc.bearer != ""
 	}
 	return "", false
 }

@@ -30,6 +30,9 @@ type verifier struct {
 	// put in; tenants, when not empty, lists the tids accepted.
 	tenantIssuer bool
 	tenants      []string
+	// accessToken: the access token rules (bearer.go): typ at+jwt, JWT
+	// or none.
+	accessToken bool
 }
 
 // maxTimeClaim bounds exp, nbf and iat, in seconds either side of 1970.
@@ -205,6 +208,9 @@ func (v *verifier) checkSegments(raw string) error {
 	}
 	if typ := h.Get("typ"); v.idToken && typ.Exists() && !isJWTType(typ) {
 		return fmt.Errorf("%w: header typ %.40s: not an ID token (want JWT)", jwt.ErrTokenMalformed, typ.Raw)
+	}
+	if typ := h.Get("typ"); v.accessToken && typ.Exists() && !isJWTType(typ) && !isAccessTokenType(typ) {
+		return fmt.Errorf("%w: header typ %.40s: not an access token (want at+jwt, JWT or none)", jwt.ErrTokenMalformed, typ.Raw)
 	}
 	for _, name := range []string{"exp", "nbf", "iat"} {
 		if c := gjson.GetBytes(payload, name); c.Type == gjson.Number && !(math.Abs(c.Num) <= maxTimeClaim) {

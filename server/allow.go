@@ -26,10 +26,14 @@ type Rules struct {
 	// Domains: the user's email must be at one of these domains ("a.com"
 	// or "@a.com"), ASCII case ignored; subdomains do not match.
 	Domains []string
+	// Scopes: a bearer token must hold every one (in its scope string or
+	// scp array), else 403 insufficient_scope; a session, which has no
+	// scopes, never passes rules with Scopes.
+	Scopes []string
 }
 
-// RulesFromQuery reads allowed_groups, allowed_emails and allowed_domains
-// (comma-separated lists, as /auth/verify takes them).
+// RulesFromQuery reads allowed_groups, allowed_emails, allowed_domains and
+// required_scopes (comma-separated lists, as /auth/verify takes them).
 func RulesFromQuery(q url.Values) Rules {
 	list := func(k string) []string {
 		var out []string
@@ -42,11 +46,14 @@ func RulesFromQuery(q url.Values) Rules {
 		}
 		return out
 	}
-	return Rules{Groups: list("allowed_groups"), Emails: list("allowed_emails"), Domains: list("allowed_domains")}
+	return Rules{Groups: list("allowed_groups"), Emails: list("allowed_emails"), Domains: list("allowed_domains"),
+		Scopes: list("required_scopes")}
 }
 
 // Empty reports whether the rules allow every signed-in user.
-func (r Rules) Empty() bool { return len(r.Groups) == 0 && len(r.Emails) == 0 && len(r.Domains) == 0 }
+func (r Rules) Empty() bool {
+	return len(r.Groups) == 0 && len(r.Emails) == 0 && len(r.Domains) == 0 && len(r.Scopes) == 0
+}
 
 // Allows reports whether u passes the rules. An email the IdP does not
 // vouch for (email_verified present but not true) matches no email or
@@ -62,6 +69,12 @@ type allowSubject interface {
 }
 
 func (r Rules) allows(u allowSubject) bool {
+	if len(r.Scopes) > 0 {
+		sc, ok := u.(interface{ scopeList() []string })
+		if !ok || !hasScopes(sc.scopeList(), r.Scopes) {
+			return false
+		}
+	}
 	if len(r.Groups) > 0 && !slices.ContainsFunc(u.groupList(), func(g string) bool { return slices.Contains(r.Groups, g) }) {
 		return false
 	}

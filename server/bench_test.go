@@ -118,6 +118,7 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 	b.Run("upstream_jwt", benchVerifyUpstreamJWT)
+	b.Run("bearer", benchVerifyBearer) // bearer_bench_test.go
 }
 
 // BenchmarkVerifyHTTP is BenchmarkVerify/memory over loopback HTTP with

@@ -11,7 +11,10 @@ import (
 // request's context (UserFrom). It loads the session and refreshes the
 // access token when due, like /auth/verify. Without a session, a browser
 // navigating (GET, accepting HTML) is sent to /auth/login with return_to;
-// any other request gets 401.
+// any other request gets 401. When a strategy has "bearer", a request with
+// Authorization: Bearer is judged by its token alone (cookie ignored, never
+// redirected): 401 with WWW-Authenticate: Bearer error="invalid_token"
+// for a bad token, else next with the token's user (User.Bearer).
 func (s *Server) Require(next http.Handler) http.Handler {
 	return s.RequireAllowed(Rules{}, next)
 }
@@ -21,6 +24,13 @@ func (s *Server) Require(next http.Handler) http.Handler {
 // keeps the session.
 func (s *Server) RequireAllowed(rules Rules, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header["Authorization"] != nil {
+			eng := s.Engine()
+			if raw, ok := s.bearerOf(r, eng); ok {
+				s.requireBearer(w, r, eng, raw, rules, next) // bearer.go: the token alone decides
+				return
+			}
+		}
 		rec, err := s.current(w, r, false)
 		var u *User
 		if err == nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/engine"
@@ -36,6 +38,7 @@ type Server struct {
 
 	sessionCookieName string
 	upstream          *upstreamSigner // nil unless Config.UpstreamJWT.Enabled
+	bearers           bearerAnswers   // bearer.go
 
 	routes atomic.Pointer[routes] // swapped whole by SetEngine
 	flight singleflight.Group     // one refresh per session in this process
@@ -66,6 +69,7 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		pages:  pages,
 		origin: u.Scheme + "://" + u.Host,
 	}
+	s.bearers.max = bearerCacheSize
 	// __Host-: Secure, Path=/, no Domain.
 	s.sessionCookieName = cookieName(cfg.CookieName, !cfg.InsecureCookies)
 	if cfg.UpstreamJWT.Enabled {
@@ -73,14 +77,30 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 		if s.upstream, ephemeral, err = newUpstreamSigner(&s.cfg); err != nil {
 			return nil, err
 		}
+		s.upstream.extra = s.sessionUpstreamClaims // bearer.go
 		if ephemeral {
-			s.log.Warn("upstream_jwt: no signing key (upstream_jwt.key_file): signing with an ephemeral P-256 key made at start; other instances do not share it and a restart replaces it, so services will refuse tokens another instance signed",
+			s.log.Warn("upstream_jwt: no signing key (upstream_jwt.key_file): signing with an ephemeral P-256 key made at start; every instance and every restart signs with a key of its own, published in /.well-known/jwks.json by the instances that share the session store (a replaced key for a day), and forgotten at a restart with the memory store",
 				"kid", s.upstream.kid)
 		}
 	}
 	if cfg.Store == nil {
 		s.ownStore = store.NewMemory(store.MemoryOptions{Now: cfg.Now})
 		s.cfg.Store = s.ownStore
+	}
+	if s.upstream != nil {
+		if s.upstream.keys, err = newPublishedKeys(s.cfg.Store, s.cfg.Now, s.log, s.upstream.kid, s.upstream.jwk); err != nil {
+			s.Close()
+			return nil, err
+		}
+		// Record the key as in use now, so that the other instances
+		// publish it before this one signs.
+		s.hooks.Add(1)
+		go func() {
+			defer s.hooks.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.upstream.keys.document(ctx)
+		}()
 	}
 	s.objects, _ = s.cfg.Store.(ObjectStore)
 	s.stringGetter, _ = s.cfg.Store.(StringGetter)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,12 +11,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authflow/authflow/internal/jwk"
+	"github.com/authflow/authflow/store"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -139,9 +142,16 @@ func checkSigner(t *testing.T, key crypto.Signer, alg string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mem := store.NewMemory(store.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	keys, err := newPublishedKeys(mem, cfg.Now, slog.Default(), u.kid, u.jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := keys.document(context.Background())
 	var set struct{ Keys []json.RawMessage }
-	if err := json.Unmarshal(u.jwks, &set); err != nil || len(set.Keys) != 1 {
-		t.Fatalf("jwks %s: %v", u.jwks, err)
+	if err := json.Unmarshal(doc, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("jwks %s: %v", doc, err)
 	}
 	pub, err := jwk.Parse(set.Keys[0]) // refuses a private key, or one not for signatures
 	if err != nil || pub.Alg != alg {

@@ -15,13 +15,14 @@ import (
 var jwksCache = []string{"max-age=300"}
 
 // jwksJSON serves GET /.well-known/jwks.json: the JWK Set of the upstream
-// JWT's key, cacheable for five minutes (ServeHTTP's no-store is
+// JWT's key and of the keys lately in use before it or beside it
+// (publishedkeys.go), cacheable for five minutes (ServeHTTP's no-store is
 // overridden: the document is public and the same for everyone).
 func (s *Server) jwksJSON(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Cache-Control"] = jwksCache
 	h.Set("Content-Type", "application/json")
-	w.Write(s.upstream.jwks)
+	w.Write(s.upstream.keys.document(r.Context()))
 }
 
 // tokenJSON serves GET /auth/token: {"token", "expires_at"} for the

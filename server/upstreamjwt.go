@@ -64,12 +64,16 @@ type upstreamSigner struct {
 	key      crypto.Signer
 	method   *signerMethod
 	kid      string
-	jwks     []byte // the JWK Set document, made once
+	jwk      []byte         // the public key, as published (a JWK)
+	keys     *publishedKeys // the JWK Set: this key and the others lately in use (publishedkeys.go)
 	iss, aud string
 	ttl      time.Duration
 	idle     time.Duration // Config.IdleTimeout
 	now      func() time.Time
 	cache    tokenCache
+	// extra returns the upstream_claims of a session's strategy, read from
+	// its user object; nil: none.
+	extra func(rec *record) (map[string]any, error)
 }
 
 // newUpstreamSigner returns the signer cfg (defaults applied) describes,
@@ -95,11 +99,8 @@ func newUpstreamSigner(cfg *Config) (u *upstreamSigner, ephemeral bool, err erro
 	if err != nil {
 		return nil, false, fmt.Errorf("server: upstream JWT key: JWK: %w", err)
 	}
-	// Only the current key: after a key change, tokens the old key signed
-	// fail verification until they expire (TTL at most).
-	doc := append(append([]byte(`{"keys":[`), key...), "]}"...)
 	return &upstreamSigner{
-		key: o.Key, method: method, kid: kid, jwks: doc,
+		key: o.Key, method: method, kid: kid, jwk: key,
 		iss: cfg.BaseURI, aud: o.Audience, ttl: o.TTL, idle: cfg.IdleTimeout, now: cfg.Now,
 		cache: tokenCache{max: o.CacheSize},
 	}, ephemeral, nil
@@ -131,12 +132,20 @@ func (u *upstreamSigner) forSession(rec *record) (*upstreamToken, error) {
 		// Unused from now on, the session ends at LastSeen + idle timeout.
 		end = minTime(end, rec.LastSeen.Add(u.idle))
 	}
+	var extra map[string]any
+	if u.extra != nil {
+		var err error
+		if extra, err = u.extra(rec); err != nil {
+			return nil, err
+		}
+	}
 	t, err := u.sign(subjectClaims{
 		sub:      rec.Subject,
 		email:    rec.ident.emailAddr(),
 		groups:   rec.ident.groupList(),
 		strategy: rec.Strategy,
 		sid:      rec.sid(),
+		extra:    extra,
 	}, now, end)
 	if err != nil {
 		return nil, err
@@ -147,10 +156,10 @@ func (u *upstreamSigner) forSession(rec *record) (*upstreamToken, error) {
 }
 
 // subjectClaims are the identity claims of an upstream JWT. A bearer
-// request (SPEC §6, not built yet) will sign its own with sid empty and
-// end at the bearer token's exp, cached by the bearer token's hash rather
-// than by session; the strategy's upstream_claims (gjson paths into the
-// user object, not yet a strategy key) will join them in extra.
+// request signs its own with sid empty, ending at the bearer token's exp,
+// cached by the bearer token's hash rather than by session (bearer.go);
+// the strategy's upstream_claims (gjson paths into the user object) join
+// them in extra.
 type subjectClaims struct {
 	sub, email, strategy, sid string
 	groups                    []string
@@ -188,6 +197,9 @@ func (u *upstreamSigner) sign(c subjectClaims, now, end time.Time) (*upstreamTok
 	}
 	if c.sid != "" {
 		claims["sid"] = c.sid
+	}
+	if u.keys != nil {
+		u.keys.touch() // this key is in use: keep it published
 	}
 	tok := jwt.NewWithClaims(u.method, claims)
 	tok.Header["kid"] = u.kid

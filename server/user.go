@@ -26,7 +26,14 @@ type User struct {
 	// or the user API's answer.
 	Raw json.RawMessage
 	// AccessTokenExpiry is when the access token expires; zero if unknown.
+	// For a bearer request, the bearer token's exp.
 	AccessTokenExpiry time.Time
+	// Bearer reports that the request was judged by its bearer token
+	// (Authorization: Bearer) rather than a session; Raw is then the
+	// token's claims or its introspection answer.
+	Bearer bool
+	// Scopes are the bearer token's scopes; nil for a session.
+	Scopes []string
 
 	// email and groups, read once from Claims and Raw (ready).
 	email  string
@@ -51,6 +58,7 @@ func (u *User) clone() *User {
 	c.Claims = maps.Clone(u.Claims)
 	c.Raw = slices.Clone(u.Raw)
 	c.groups = slices.Clone(u.groups)
+	c.Scopes = slices.Clone(u.Scopes)
 	return &c
 }
 
@@ -80,6 +88,9 @@ func (u *User) Email() string {
 }
 
 func (u *User) emailAddr() string { return u.Email() }
+
+// scopeList is the bearer token's scopes, for Rules.Scopes.
+func (u *User) scopeList() []string { return u.Scopes }
 
 // Groups returns the user's groups: the mapped "groups" claim (or the user
 // object's), a string or an array of strings.

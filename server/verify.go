@@ -22,6 +22,13 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" { // the common case, a bare check, parses nothing
 		q = r.URL.Query()
 	}
+	if r.Header["Authorization"] != nil {
+		eng := s.Engine()
+		if raw, ok := s.bearerOf(r, eng); ok {
+			s.verifyBearer(w, r, eng, raw, q) // bearer.go: the token alone decides
+			return
+		}
+	}
 	redirect := q.Get("redirect") == "true"
 	rec, err := s.current(w, r, false)
 	if err != nil && !sessionEnded(err) {

@@ -62,6 +62,7 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 		// ${env.NAME} and ${discovery.NAME}.
 		c.add("", "device_uri", st.DeviceURI, interp.URI, PhaseFixed, -1)
 	}
+	c.compileBearer() // bearer.go
 	login := 0
 	for _, s := range st.Steps {
 		phase, index := PhaseLogin, login
@@ -70,6 +71,8 @@ func newCompiler(r *reporter, st *Strategy, raw *node) *compiler {
 			phase, index = PhaseRefresh, -1
 		case IsRevokeStep(s.Name):
 			phase, index = PhaseRevoke, -1
+		case s.Name == StepIntrospect:
+			phase, index = PhaseIntrospect, -1
 		default:
 			login++
 		}
@@ -274,6 +277,8 @@ func (c *compiler) build() *StrategyPlan {
 			sp.refresh = p
 		case IsRevokeStep(s.Name):
 			sp.revoke = append(sp.revoke, p)
+		case s.Name == StepIntrospect:
+			sp.introspect = p
 		default:
 			p.isUser = s.Name == user
 			sp.login = append(sp.login, p)
@@ -294,6 +299,7 @@ func (c *compiler) build() *StrategyPlan {
 		}
 		sp.claims = append(sp.claims, cl)
 	}
+	c.buildBearer(sp) // bearer.go
 	return sp
 }
 

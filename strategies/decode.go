@@ -41,6 +41,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			st.Steps = decodeSteps(r, name, v)
 		case k == KeySignedSecret:
 			st.SignedSecret = decodeSignedSecret(r, name, v)
+		case bearerKeys[k]:
+			decodeBearerKey(r, name, k, v, st) // bearer.go
 		case k == KeyExtends:
 			// checked and applied by the loader before the merge (baseOf)
 		default:
@@ -295,6 +297,7 @@ func encodeStrategy(st *Strategy) *node {
 	if st.LoginParams != nil {
 		o.set("login_params", nodeOf(st.LoginParams))
 	}
+	encodeBearerKeys(o, st) // bearer.go
 	for _, k := range sortedKeys(st.Custom) {
 		if o.get(k) == nil && knownKey(k) == "" {
 			o.set(k, stringNode(st.Custom[k]))

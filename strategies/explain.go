@@ -110,15 +110,18 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	}
 	var after []string
 	for _, s := range st.Steps {
-		if s.Name == StepRefresh || IsRevokeStep(s.Name) {
+		if s.Name == StepRefresh || IsRevokeStep(s.Name) || s.Name == StepIntrospect {
 			after = append(after, s.Name)
 		}
 	}
 	for _, name := range after {
 		if s := st.Step(name); s != nil {
 			when := "when the access token has expired"
-			if IsRevokeStep(name) {
+			switch {
+			case IsRevokeStep(name):
 				when = "at sign-out"
+			case name == StepIntrospect:
+				when = "for an opaque bearer token"
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
 			leftOut("         ", name)
@@ -129,6 +132,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		leftOut("         ", "logout", "logout_uri")
 	}
 	explainDevice(w, sp, reads)
+	if b := sp.Bearer(); b != nil {
+		fmt.Fprintf(w, "  bearer: %s\n", b)
+	}
 	if st.BackchannelLogout {
 		fmt.Fprintf(w, "  back-channel logout: POST /auth/%s/backchannel-logout; logout_token verified with the %q step's keys, iss and aud\n",
 			st.Name, StepJWT)

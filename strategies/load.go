@@ -174,6 +174,7 @@ func compileStrategies(r *reporter, list *node, cat map[string]*node, fileBase, 
 			plan.strategies = append(plan.strategies, c.build())
 		}
 	}
+	checkIntrospectors(r, plan) // bearer.go
 	plan.warnings = r.warnings()
 	return plan
 }

@@ -92,6 +92,15 @@ type Strategy struct {
 
 	// Claims maps session claim names to gjson paths into the user object.
 	Claims map[string]string
+	// Bearer ("bearer": true or an object) makes the strategy judge API
+	// clients' access tokens (Authorization: Bearer); nil: it does not.
+	Bearer *Bearer
+	// RequiredScopes (required_scopes) are scopes every bearer token of
+	// the strategy must hold.
+	RequiredScopes []string
+	// UpstreamClaims (upstream_claims) maps claim names of the upstream
+	// JWT authflow signs to gjson paths into the user object.
+	UpstreamClaims map[string]string
 	// Custom holds the custom variables: every string key that is not a known
 	// key, by name.
 	Custom map[string]string
@@ -188,6 +197,8 @@ const (
 	StepUserinfo = "userinfo" // merged into the user object
 	StepRefresh  = "refresh"  // run when the access token expires, never at login
 	StepRevoke   = "revoke"   // run at sign-out, never at login
+	// StepIntrospect checks an opaque bearer token (RFC 7662), never at login.
+	StepIntrospect = "introspect"
 	// StepRevokePrefix starts the name of further revoke steps
 	// ("revoke_access_token"): every step named revoke or revoke_… runs
 	// at sign-out, in file order, each merged by its own name.
@@ -253,7 +264,7 @@ func (s *Strategy) Step(name string) *Step {
 }
 
 // LoginSteps returns the steps run after the callback, in order: every step
-// but refresh and revoke.
+// but refresh, revoke and introspect.
 func (s *Strategy) LoginSteps() []Step {
 	var out []Step
 	for _, st := range s.Steps {
@@ -264,7 +275,9 @@ func (s *Strategy) LoginSteps() []Step {
 	return out
 }
 
-func isLoginStep(name string) bool { return name != StepRefresh && !IsRevokeStep(name) }
+func isLoginStep(name string) bool {
+	return name != StepRefresh && !IsRevokeStep(name) && name != StepIntrospect
+}
 
 // Variables returns the strategy's interpolation variables: the known string
 // keys and the custom variables, by name, as written (they may hold
@@ -306,6 +319,12 @@ func (s *Strategy) clone() *Strategy {
 	c := *s
 	c.Overridden = slices.Clone(s.Overridden)
 	c.Claims = maps.Clone(s.Claims)
+	c.RequiredScopes = slices.Clone(s.RequiredScopes)
+	c.UpstreamClaims = maps.Clone(s.UpstreamClaims)
+	if s.Bearer != nil {
+		b := *s.Bearer
+		c.Bearer = &b
+	}
 	c.Custom = maps.Clone(s.Custom)
 	if s.SignedSecret != nil {
 		ss := *s.SignedSecret

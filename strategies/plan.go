@@ -78,6 +78,10 @@ type StrategyPlan struct {
 	tenants    *Template
 
 	loginParams []LoginParam // sorted by name
+
+	bearer         *BearerPlan // nil: no bearer tokens (bearer.go)
+	introspect     *StepPlan
+	upstreamClaims []Claim
 }
 
 // Name returns the strategy's name.

@@ -15,7 +15,8 @@ var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
 	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends,
 	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience",
-	"response_mode", "refresh_userinfo", "login_params", "device_uri"}
+	"response_mode", "refresh_userinfo", "login_params", "device_uri",
+	"bearer", "required_scopes", "upstream_claims"}
 
 // validate reports every problem of one merged strategy, binding each
 // template's placeholders with the scope table on the way.
@@ -90,6 +91,7 @@ func (c *compiler) validate() {
 	c.reportEmpty()
 	c.checkLoginParams()
 	c.checkCallbackModes()
+	c.validateBearer() // bearer.go
 	for _, k := range sortedKeys(st.Custom) {
 		if !c.used[k] {
 			msg := "custom variable is never used"

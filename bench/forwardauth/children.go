@@ -14,7 +14,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,6 +96,10 @@ const (
 	// secretEnv passes the client secret to the IdP child and to authflow,
 	// which reads it with ${env.BENCH_CLIENT_SECRET}.
 	secretEnv = "BENCH_CLIENT_SECRET"
+	// benchAPIClient is the API client of the bearer target: it gets JWT
+	// access tokens, with aud benchAPIClient.
+	benchAPIClient   = "bench-api"
+	benchAPIRedirect = "http://127.0.0.1:9/bench-api/callback" // never requested
 )
 
 // benchUser signs in at the IdP: a user with email and groups, so that
@@ -105,6 +111,7 @@ var benchUser = devidp.User{ID: floorUser, Username: benchUsername, Password: be
 // commands on stdin, one per line:
 //
 //	LOGIN http://127.0.0.1:PORT   sign in at that authflow; answers "COOKIE name=value" or "ERROR ..."
+//	TOKEN                         a JWT access token of the API client; answers "TOKEN jwt" or "ERROR ..."
 //
 // -redirect lists the authflow callback URLs to register, comma-separated.
 func runIdP(args []string) error {
@@ -123,7 +130,8 @@ func runIdP(args []string) error {
 		// Long-lived access tokens: no refresh happens during a run.
 		AccessTokenLifetime: 24 * time.Hour,
 		Clients: []devidp.Client{{ID: benchClientID, Secret: os.Getenv(secretEnv),
-			RedirectURIs: strings.Split(*redirects, ",")}},
+			RedirectURIs: strings.Split(*redirects, ",")},
+			{ID: benchAPIClient, Secret: os.Getenv(secretEnv), RedirectURIs: []string{benchAPIRedirect}, AccessTokenJWT: true}},
 		Users: []devidp.User{benchUser},
 	})
 	if err != nil {
@@ -136,6 +144,15 @@ func runIdP(args []string) error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		cmd, arg, _ := strings.Cut(in.Text(), " ")
+		if cmd == "TOKEN" {
+			tok, err := apiAccessToken(idp, issuer)
+			if err != nil {
+				fmt.Printf("ERROR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+				continue
+			}
+			fmt.Printf("TOKEN %s\n", tok)
+			continue
+		}
 		if cmd != "LOGIN" {
 			fmt.Printf("ERROR unknown command %q\n", cmd)
 			continue
@@ -209,4 +226,45 @@ func randomSecret() string {
 	var b [24]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// apiAccessToken runs the API client's code flow at the IdP (the login
+// form, then the token endpoint) and returns its JWT access token.
+func apiAccessToken(idp *devidp.Provider, issuer string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	verifier := randomSecret() + randomSecret()
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {benchAPIClient}, "redirect_uri": {benchAPIRedirect},
+		"scope": {"openid email profile groups"}, "state": {randomSecret()},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	callback, err := idp.Login(ctx, browser, issuer+"/authorize?"+q.Encode(), benchUsername, benchPassword)
+	if err != nil {
+		return "", err
+	}
+	code := callback.Query().Get("code")
+	if code == "" {
+		return "", fmt.Errorf("no code in the callback: %s", callback.Query().Get("error"))
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchAPIRedirect}, "code_verifier": {verifier}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, issuer+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(benchAPIClient, url.QueryEscape(os.Getenv(secretEnv)))
+	resp, err := browser.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK || answer.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: %s (%v)", resp.Status, err)
+	}
+	return answer.AccessToken, nil
 }

@@ -5,6 +5,8 @@
 //	floor   a bare net/http handler answering 200 with an X-Auth-User header
 //	memory  `authflow serve` GET /auth/verify, sessions in memory
 //	redis   `authflow serve` GET /auth/verify, sessions in Redis
+//	bearer  `authflow serve` GET /auth/verify with an API client's JWT
+//	        access token (Authorization: Bearer), its verification cached
 //
 // Each server is its own process pinned to one core (taskset), wrk to the
 // other. The authflow servers are the real binary, signed in once through
@@ -56,10 +58,10 @@ func (c config) has(name string) bool {
 }
 
 // allTargets are the targets in their order of the report.
-var allTargets = []string{"floor", "memory", "memory-jwt", "redis"}
+var allTargets = []string{"floor", "memory", "memory-jwt", "redis", "bearer"}
 
 // authflowTargets are the targets that run authflow.
-var authflowTargets = []string{"memory", "memory-jwt", "redis"}
+var authflowTargets = []string{"memory", "memory-jwt", "redis", "bearer"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
@@ -84,7 +86,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.latencyDuration, "latency-duration", 3*time.Second, "length of each latency run (wrk at one connection)")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured load on each target before the first round")
 	fs.IntVar(&c.connections, "connections", 64, "wrk connections of the throughput runs")
-	targets := fs.String("targets", strings.Join(allTargets, ","), "targets to run, comma-separated: floor, memory, memory-jwt, redis")
+	targets := fs.String("targets", strings.Join(allTargets, ","), "targets to run, comma-separated: floor, memory, memory-jwt, redis, bearer")
 	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU (taskset list) of the servers and redis-server; \"\" unpinned")
 	fs.StringVar(&c.clientCPU, "client-cpu", "1", "CPU (taskset list) of wrk and the IdP; \"\" unpinned")
 	fs.StringVar(&c.authflow, "authflow", "", "authflow binary (default: go build ./cmd/authflow)")
@@ -105,7 +107,7 @@ func parseFlags(args []string) (config, error) {
 			continue
 		}
 		if !contains(allTargets, t) {
-			return c, fmt.Errorf("-targets: %q is not floor, memory, memory-jwt or redis", t)
+			return c, fmt.Errorf("-targets: %q is not floor, memory, memory-jwt, redis or bearer", t)
 		}
 		if !contains(c.targets, t) {
 			c.targets = append(c.targets, t)

@@ -45,6 +45,11 @@ const strategyFile = `{
   }
 }`
 
+// bearerKeys turn the bench strategy's bearer tokens on for the bearer
+// target: the JWT access tokens the IdP issues the API client
+// (benchAPIClient), verified with the jwt step's keys.
+const bearerKeys = `"bearer": {"audience": "` + benchAPIClient + `"},`
+
 // bench holds what the set-up started.
 type bench struct {
 	cfg     config
@@ -114,6 +119,12 @@ func setUp(ctx context.Context, cfg config, b *bench) error {
 		if err != nil {
 			return err
 		}
+		if name == "bearer" {
+			if err := apiToken(idp, t); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := signIn(idp, t); err != nil {
 			return err
 		}
@@ -173,12 +184,24 @@ func buildInfo(binary string) (goVersion, revision string) {
 // own, since authflow watches the file's directory for changes.
 func strategiesPath(dir string) string { return filepath.Join(dir, "strategies", "strategies.json") }
 
+// bearerStrategiesPath is the bearer target's file: the same strategy,
+// taking bearer tokens.
+func bearerStrategiesPath(dir string) string {
+	return filepath.Join(dir, "strategies-bearer", "strategies.json")
+}
+
 func writeStrategies(dir, issuer string) error {
-	path := strategiesPath(dir)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	file := strings.ReplaceAll(strategyFile, "{{ISSUER}}", issuer)
+	bearer := strings.Replace(file, `"label": "Bench IdP",`, `"label": "Bench IdP", `+bearerKeys, 1)
+	for path, content := range map[string]string{strategiesPath(dir): file, bearerStrategiesPath(dir): bearer} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(path, []byte(strings.ReplaceAll(strategyFile, "{{ISSUER}}", issuer)), 0o644)
+	return nil
 }
 
 // startFloor starts the floor on the server core.
@@ -201,7 +224,11 @@ func startFloor(b *bench, self string) error {
 // defaults but for plain-http cookies and quieter logs.
 func startAuthflow(ctx context.Context, b *bench, bin, name string, port int, env []string) (*target, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{bin, "serve", "--strategies", strategiesPath(b.procs.dir), "--addr", addr,
+	file := strategiesPath(b.procs.dir)
+	if name == "bearer" {
+		file = bearerStrategiesPath(b.procs.dir)
+	}
+	args := []string{bin, "serve", "--strategies", file, "--addr", addr,
 		"--cookie-secure=false", "--log-level", "warn"}
 	t := &target{name: name, url: "http://" + addr + "/auth/verify"}
 	if name == "memory-jwt" {
@@ -260,6 +287,24 @@ func startRedis(ctx context.Context, b *bench, t *target) (string, error) {
 	}
 	t.redisPID = pid
 	return "redis://" + addr + "/0", nil
+}
+
+// apiToken has the IdP child issue the API client a JWT access token (a
+// real code flow at the IdP) and sets t's Authorization header from it.
+func apiToken(idp *child, t *target) error {
+	if _, err := fmt.Fprintln(idp.stdin, "TOKEN"); err != nil {
+		return err
+	}
+	line, err := idp.readLine(60 * time.Second)
+	if err != nil {
+		return err
+	}
+	tok, ok := strings.CutPrefix(line, "TOKEN ")
+	if !ok {
+		return fmt.Errorf("API token for %s: %s", t.name, line)
+	}
+	t.header = "Authorization: Bearer " + tok
+	return nil
 }
 
 // signIn has the IdP child run a real login at t's authflow and sets t's

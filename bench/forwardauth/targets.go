@@ -20,9 +20,9 @@ import (
 
 // target is one server under load.
 type target struct {
-	name   string // floor, memory, memory-jwt, redis
+	name   string // floor, memory, memory-jwt, redis, bearer
 	url    string // the forward-auth URL wrk loads
-	header string // the Cookie header, "" for the floor
+	header string // the Cookie (Authorization for bearer) header, "" for the floor
 	pid    int    // the server process, for /proc/PID/stat
 
 	// For the Redis target only: the Redis it uses, and that Redis's pid.

@@ -43,6 +43,9 @@ type Options struct {
 	Intercept func(req *http.Request) (*http.Response, error)
 	// Config adjusts each server's Config before server.New.
 	Config func(*server.Config)
+	// AccessTokenJWT makes the IdP issue JWT access tokens to every client
+	// (devidp.Client.AccessTokenJWT); default opaque ones.
+	AccessTokenJWT bool
 }
 
 // Bench is a running test bench: an IdP, the authflow servers in front of
@@ -106,20 +109,24 @@ func New(t testing.TB, o Options) *Bench {
 	// filled in then.
 	late := &lateTransport{}
 	backchannel := &http.Client{Timeout: 5 * time.Second, Transport: late}
+	clients := []devidp.Client{
+		{ID: BasicClient, Secret: BasicSecret, AuthMethod: "client_secret_basic",
+			RedirectURIs:           []string{b.URL + "/auth/dev/callback"},
+			PostLogoutRedirectURIs: []string{b.URL + "/signed-out"},
+			BackchannelLogoutURI:   b.URL + "/auth/dev/backchannel-logout"},
+		{ID: PostClient, Secret: PostSecret, AuthMethod: "client_secret_post",
+			RedirectURIs: []string{b.URL + "/auth/devpost/callback"}},
+		{ID: PublicClient, RedirectURIs: []string{b.URL + "/auth/devpublic/callback"}},
+	}
+	for i := range clients {
+		clients[i].AccessTokenJWT = o.AccessTokenJWT
+	}
 	idp, err := devidp.New(devidp.Options{
 		Issuer:            b.IdPURL,
 		Algorithm:         o.Algorithm,
 		BackchannelClient: backchannel,
-		Clients: []devidp.Client{
-			{ID: BasicClient, Secret: BasicSecret, AuthMethod: "client_secret_basic",
-				RedirectURIs:           []string{b.URL + "/auth/dev/callback"},
-				PostLogoutRedirectURIs: []string{b.URL + "/signed-out"},
-				BackchannelLogoutURI:   b.URL + "/auth/dev/backchannel-logout"},
-			{ID: PostClient, Secret: PostSecret, AuthMethod: "client_secret_post",
-				RedirectURIs: []string{b.URL + "/auth/devpost/callback"}},
-			{ID: PublicClient, RedirectURIs: []string{b.URL + "/auth/devpublic/callback"}},
-		},
-		Users: []devidp.User{Ada, Bob, Eve},
+		Clients:           clients,
+		Users:             []devidp.User{Ada, Bob, Eve},
 	})
 	if err != nil {
 		idpSrv.Close()
