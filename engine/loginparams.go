@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/authflow/authflow/interp"
 	"github.com/authflow/authflow/strategies"
 )
 
@@ -85,6 +86,8 @@ func (s *Strategy) LoginParams(q url.Values, skip ...string) (map[string]string,
 			return nil, refuse(k, "holds a control character")
 		case !p.Pattern.MatchString(vs[0]):
 			return nil, refuse(k, "the value does not match the strategy's pattern")
+		case s.hostParam(k) && !isDNSLabel(vs[0]):
+			return nil, refuse(k, "a template puts it in a host, where it must be one DNS label (letters, digits, inner hyphens; at most 63)")
 		}
 		total += len(k) + len(vs[0])
 		if total > strategies.MaxLoginParamsTotal {
@@ -106,3 +109,34 @@ func skipped(k string, skip []string) bool {
 
 // isControl reports C0 and C1 control characters and DEL (CR, LF, NUL, …).
 func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
+
+// hostParam reports whether a template of the strategy puts ${login.name}
+// in a URI's host (before its query): its value must be a DNS label.
+func (s *Strategy) hostParam(name string) bool {
+	for _, t := range s.plan.Templates() {
+		if t.Context() != interp.URI {
+			continue
+		}
+		for _, b := range t.Bindings() {
+			if b.Source == strategies.FromLoginParam && b.Path == name && !b.InQuery {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isDNSLabel reports whether v is one DNS label: 1 to 63 letters, digits
+// and hyphens, not starting or ending with a hyphen (as interp checks
+// again where the value lands).
+func isDNSLabel(v string) bool {
+	if len(v) == 0 || len(v) > 63 || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

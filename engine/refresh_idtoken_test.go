@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestRefreshSessionIDToken(t *testing.T) {
 			s := p.strategy(t, oidcFile(authPost))
 			tok := loggedIn(t, p, s)
 			p.update(func(c *idpConfig) { c.tokenHook = claims(p, tc.mod) })
-			r, err := s.RefreshSession(t.Context(), tok, testSub, nil)
+			r, err := s.RefreshSession(t.Context(), tok, testSub, nil, nil)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("RefreshSession: %v, want %v", err, tc.want)
 			}
@@ -70,7 +71,7 @@ func TestRefreshSessionIDToken(t *testing.T) {
 			`{"name": "jwt", "decode": "${token.id_token}", "verify": false}`, refreshStep(authPost)))
 		tok := loggedIn(t, p, s)
 		p.update(func(c *idpConfig) { c.tokenHook = claims(p, func(c jwt.MapClaims) { c["sub"] = "anyone" }) })
-		r, err := s.RefreshSession(t.Context(), tok, testSub, nil)
+		r, err := s.RefreshSession(t.Context(), tok, testSub, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,4 +79,39 @@ func TestRefreshSessionIDToken(t *testing.T) {
 			t.Errorf("an unverified refresh ID token was kept (sid %q)", r.SessionID)
 		}
 	})
+}
+
+// TestRefreshSessionUserinfo: with refresh_userinfo the userinfo step runs
+// with the new access token, its fields reach the user object and claims;
+// a claim read from another login step keeps its value; a userinfo that
+// names another sub is ErrSubjectMismatch.
+func TestRefreshSessionUserinfo(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	p.handle("/other", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]any{"x": "v"}) })
+	s := p.strategy(t, stratFile(`"refresh_userinfo": true, "claims": {"email": "email", "extra": "other.x"}`,
+		tokenStep(authPost), jwtStepJWKS, userinfoStep, `{"name": "other", "uri": "{{IDP}}/other"}`, refreshStep(authPost)))
+	l, cb := p.begin(t, s)
+	res, err := s.Exchange(t.Context(), l, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Claims["extra"] != "v" || res.Claims["email"] != userinfoEmail {
+		t.Fatalf("login claims %v", res.Claims)
+	}
+	hits := p.userinfoHits.Load()
+	r, err := s.RefreshSession(t.Context(), res.Tokens, res.Subject(), res.User, res.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.userinfoHits.Load() != hits+1 || r.UserinfoErr != nil {
+		t.Fatalf("userinfo ran %d times (err %v), want once", p.userinfoHits.Load()-hits, r.UserinfoErr)
+	}
+	if r.Claims["extra"] != "v" || r.Claims["email"] != userinfoEmail || r.User == nil {
+		t.Errorf("refreshed claims %v, user %s", r.Claims, r.User)
+	}
+	p.update(func(c *idpConfig) { c.userinfoSub = "user-99" })
+	if _, err := s.RefreshSession(t.Context(), r.Tokens, res.Subject(), res.User, res.Claims); !errors.Is(err, engine.ErrSubjectMismatch) {
+		t.Errorf("userinfo with another sub: %v, want ErrSubjectMismatch", err)
+	}
 }

@@ -18,7 +18,7 @@ import (
 // with ErrNoRefreshToken when the strategy has no refresh step or the
 // session no refresh token. A server keeping sessions uses RefreshSession.
 func (s *Strategy) Refresh(ctx context.Context, t Tokens) (Tokens, error) {
-	r, err := s.RefreshSession(ctx, t, "", nil)
+	r, err := s.RefreshSession(ctx, t, "", nil, nil)
 	if err != nil {
 		return t, err
 	}
@@ -44,7 +44,7 @@ type Refreshed struct {
 }
 
 // RefreshSession refreshes the session of subject sub whose user object
-// is user. After the refresh step:
+// is user and mapped claims claims. After the refresh step:
 //
 //   - an id_token in the answer is verified with the keys, issuer,
 //     audience and algorithms of the login step that decodes
@@ -58,12 +58,13 @@ type Refreshed struct {
 //   - with refresh_userinfo, the userinfo step runs again with the new
 //     access token (${token.…} is the refresh answer, the user step's
 //     result the new ID token's claims or user), the user object and
-//     claims are derived anew, and a subject other than sub is
-//     ErrSubjectChanged.
+//     claims are derived anew (a claim read from another login step, which
+//     does not run again, keeps its value), and a subject other than sub
+//     is ErrSubjectChanged.
 //
 // On an identity failure the result still carries the new tokens, for the
 // caller to revoke.
-func (s *Strategy) RefreshSession(ctx context.Context, t Tokens, sub string, user json.RawMessage) (*Refreshed, error) {
+func (s *Strategy) RefreshSession(ctx context.Context, t Tokens, sub string, user json.RawMessage, claims map[string]any) (*Refreshed, error) {
 	name := s.plan.Name()
 	fail := func(r *Refreshed, err error) (*Refreshed, error) {
 		return r, &StepError{Strategy: name, Step: strategies.StepRefresh, Err: err}
@@ -98,7 +99,7 @@ func (s *Strategy) RefreshSession(ctx context.Context, t Tokens, sub string, use
 		}
 	}
 	if s.plan.RefreshUserinfo() {
-		if err := s.refreshUserinfo(ctx, r, doc, idClaims, user, sub); err != nil {
+		if err := s.refreshUserinfo(ctx, r, doc, idClaims, user, claims, sub); err != nil {
 			return fail(r, err)
 		}
 	}
@@ -146,7 +147,7 @@ func (s *Strategy) verifyRefreshIDToken(ctx context.Context, st *step, raw, prev
 
 // refreshUserinfo runs the userinfo step again after a refresh and derives
 // the user object and claims anew into r.
-func (s *Strategy) refreshUserinfo(ctx context.Context, r *Refreshed, doc, idClaims, user json.RawMessage, sub string) error {
+func (s *Strategy) refreshUserinfo(ctx context.Context, r *Refreshed, doc, idClaims, user json.RawMessage, old map[string]any, sub string) error {
 	var info *step
 	for _, st := range s.login {
 		if st.Name() == strategies.StepUserinfo {
@@ -174,6 +175,16 @@ func (s *Strategy) refreshUserinfo(ctx context.Context, r *Refreshed, doc, idCla
 		return err
 	}
 	res := &Result{User: merged, Claims: s.mapClaims(merged, results)}
+	for _, c := range s.plan.Claims() {
+		if _, ran := results[c.Step]; c.Step != "" && !ran {
+			if v, ok := old[c.Name]; ok {
+				if res.Claims == nil {
+					res.Claims = map[string]any{}
+				}
+				res.Claims[c.Name] = v
+			}
+		}
+	}
 	now, err := s.subject(res)
 	if err != nil || now != sub {
 		return fmt.Errorf("userinfo: %w", ErrSubjectChanged)

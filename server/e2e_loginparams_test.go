@@ -104,3 +104,28 @@ func TestLoginParamsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginParamsCookieSize: the largest login parameters (256 bytes of a
+// character JSON escapes six-fold) beside a 2000-byte return_to still make
+// a login cookie that opens: return_to gives way, the login completes.
+func TestLoginParamsCookieSize(t *testing.T) {
+	t.Parallel()
+	b := authtest.New(t, authtest.Options{Strategies: lpStrategies})
+	br := b.NewBrowser()
+	p := br.Get("/auth/dev/login?login_hint=" + strings.Repeat("%3C", 256) + "&prompt=consent&return_to=%2F" + strings.Repeat("a", 2000))
+	if p.Status != http.StatusFound {
+		t.Fatalf("login: %d %s", p.Status, p.Body)
+	}
+	for _, c := range p.Cookies() {
+		if strings.Contains(c.Name, "authflow_login_") && len(c.Value) > 4096 {
+			t.Errorf("login cookie of %d bytes: browsers keep at most 4 KiB, and authflow would not open it", len(c.Value))
+		}
+	}
+	if e := b.Logs.Entries("return_to dropped: the login cookie would exceed 4 KiB"); len(e) != 1 {
+		t.Errorf("return_to dropped %d times, want once", len(e))
+	}
+	back := br.Get(br.SignIn(p.Location, authtest.Ada))
+	if back.Status != http.StatusFound || back.Location != b.URL+"/app/" {
+		t.Fatalf("callback: %d to %q, want 302 to /app/ (return_to dropped); body %s", back.Status, back.Location, back.Body)
+	}
+}

@@ -70,6 +70,16 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := seal(aeads[0], &p)
+	if err == nil && len(v) > maxLoginCookieValue && p.ReturnTo != "" {
+		// return_to and the login parameters together are too long for one
+		// cookie (which would never open): return_to gives way.
+		s.log.Info("return_to dropped: the login cookie would exceed 4 KiB", "strategy", name)
+		p.ReturnTo = ""
+		v, err = seal(aeads[0], &p)
+	}
+	if err == nil && len(v) > maxLoginCookieValue {
+		err = &engine.LoginParamError{Strategy: name, Param: "?", Reason: "the login parameters are too long for the login cookie"}
+	}
 	if err != nil {
 		s.fail(w, r, name, err)
 		return

@@ -118,7 +118,7 @@ func (s *Server) refresh(ctx context.Context, st *engine.Strategy, rec *record) 
 	}
 	now := s.cfg.Now()
 	start := time.Now()
-	out, err := st.RefreshSession(ctx, prev, cur.Subject, u.Raw)
+	out, err := st.RefreshSession(ctx, prev, cur.Subject, u.Raw, u.Claims)
 	if err != nil {
 		if out != nil && refusedForGood(err) {
 			// The identity failed: the new tokens belong to nobody.

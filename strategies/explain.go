@@ -72,8 +72,18 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	if sp.PKCE() {
 		adds = append(adds, "PKCE S256 code_challenge")
 	}
+	if sp.FormPost() {
+		adds = append(adds, "response_mode=form_post")
+	}
 	fmt.Fprintf(w, "         the engine sends %s\n", strings.Join(adds, ", "))
-	fmt.Fprintf(w, "  callback %s, then the login steps:\n", st.RedirectPath)
+	for _, lp := range sp.LoginParams() {
+		fmt.Fprintf(w, "         login parameter %s: passed on when it matches %s; any other parameter is refused\n", lp.Name, lp.Pattern)
+	}
+	if sp.FormPost() {
+		fmt.Fprintf(w, "  callback POST %s (form_post: the IdP's page posts a form; ${auth.*} reads it), then the login steps:\n", st.RedirectPath)
+	} else {
+		fmt.Fprintf(w, "  callback %s, then the login steps:\n", st.RedirectPath)
+	}
 	// leftOut notes the discovery members without which a step is left out.
 	leftOut := func(indent, owner string, fields ...string) {
 		if !sp.Discovery() || !DiscoveryOptional(owner) {

@@ -89,7 +89,9 @@ func (c *compiler) checkLoginParams() {
 			r.errorf(st.Name, "", field, "empty pattern: give a regular expression the whole value must match, e.g. \"^(login|consent)$\"")
 			continue
 		}
-		if _, err := compileLoginParam(p); err != nil {
+		if _, err := regexp.Compile(p); err != nil {
+			r.errorf(st.Name, "", field, "not a regular expression (Go RE2 syntax): %v", err)
+		} else if _, err := compileLoginParam(p); err != nil {
 			r.errorf(st.Name, "", field, "not a regular expression (Go RE2 syntax): %v", err)
 		}
 	}
