@@ -15,7 +15,7 @@ import (
 // there is only one.
 func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 	rt := s.returnTo(returnToParam(r))
-	type item struct{ Label, URL string }
+	type item = strategyLink
 	var items []item
 	for _, st := range s.Engine().Strategies() {
 		u := "/auth/" + url.PathEscape(st.Name()) + "/login"
@@ -28,7 +28,7 @@ func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, items[0].URL, http.StatusFound)
 		return
 	}
-	s.render(w, http.StatusOK, "chooser", map[string]any{"Strategies": items})
+	s.render(w, http.StatusOK, "chooser", chooserPage{Strategies: items, ReturnTo: shownReturnTo(rt)})
 }
 
 // startLogin serves GET /auth/{strategy}/login: it seals a pending login
@@ -38,7 +38,7 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("strategy")
 	st := s.Engine().Strategy(name)
 	if st == nil {
-		http.NotFound(w, r)
+		s.unknownStrategy(w, r)
 		return
 	}
 	aeads, _, err := s.loginAEADs(r.Context(), loginKeyRecheck)
@@ -87,7 +87,7 @@ func (s *Server) callback(name string) http.HandlerFunc {
 		}
 		st := s.Engine().Strategy(name)
 		if st == nil {
-			http.NotFound(w, r)
+			s.unknownStrategy(w, r)
 			return
 		}
 		res, err := st.Exchange(ctx, &engine.Login{State: p.State, Nonce: p.Nonce, CodeVerifier: p.CodeVerifier}, q)
