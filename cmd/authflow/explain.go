@@ -32,7 +32,7 @@ exits 1.`,
 			}
 			sp := plan.Strategy(args[1])
 			if sp == nil {
-				return fmt.Errorf("%s has no strategy %q (it has: %v)", args[0], args[1], plan.Names())
+				return unknownStrategyError(args[0], args[1], plan.Names())
 			}
 			if err := strategies.Explain(cmd.OutOrStdout(), sp); err != nil {
 				return err

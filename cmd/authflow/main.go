@@ -1,6 +1,6 @@
 // Command authflow is the authflow CLI: run the server, validate and
-// explain strategy files, list the built-in providers, and print the JSON
-// Schema of strategy files.
+// explain strategy files, list the built-in providers, print the JSON
+// Schema of strategy files, and say which build it is.
 //
 //	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
 //	authflow demo [--addr HOST:PORT]
@@ -8,6 +8,7 @@
 //	authflow explain [--online] FILE NAME
 //	authflow providers
 //	authflow schema
+//	authflow version
 package main
 
 import (
@@ -47,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd(), newVersionCmd())
+	withUsage(root)
 	return root
 }
