@@ -16,6 +16,7 @@ const Mask = "********"
 // step plan: what runs when, and which placeholders each step reads.
 func Explain(w io.Writer, sp *StrategyPlan) error {
 	st := sp.def
+	res := newResolver(sp)
 	fmt.Fprintf(w, "strategy %q (%s)\n", st.Name, st.Label)
 	if st.Builtin {
 		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Extends, strings.Join(st.Overridden, ", "))
@@ -25,7 +26,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	fmt.Fprintf(w, "  redirect_uri: %s%s\n", orPlaceholder(maskURI(st.BaseURI), "<server base_uri>"), st.RedirectPath)
 	if sp.Discovery() {
 		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
-			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))
+			strings.TrimRight(orPlaceholder(res.resolve(maskURI(st.Custom[VarIssuer])), "${issuer}"), "/"))
 	}
 	def, err := maskedDefinition(sp)
 	if err != nil {
@@ -51,7 +52,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		}
 		return strings.Join(out, " ")
 	}
-	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
+	fmt.Fprintf(w, "  login: redirect to %s\n         reads %s\n", res.resolve(maskURI(st.AuthURI)), reads("", "auth_uri"))
 	var adds []string
 	adds = append(adds, "state (checked once at the callback)")
 	if sp.SendsNonce() {
@@ -80,7 +81,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	}
 	user := st.UserStep()
 	for i, s := range st.LoginSteps() {
-		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s))
+		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s, res))
 		fmt.Fprintf(w, "       %-10s reads %s\n", "", reads(s.Name))
 		leftOut(fmt.Sprintf("       %-10s ", ""), s.Name)
 		switch {
@@ -102,12 +103,12 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 			if name == StepRevoke {
 				when = "at sign-out"
 			}
-			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
+			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s, res), reads(name))
 			leftOut("         ", name)
 		}
 	}
 	if st.LogoutURI != "" {
-		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
+		fmt.Fprintf(w, "  logout: redirect to %s after local sign-out\n         reads %s\n", res.resolve(maskURI(st.LogoutURI)), reads("", "logout_uri"))
 		leftOut("         ", "logout", "logout_uri")
 	}
 	if st.BackchannelLogout {
@@ -117,7 +118,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	return nil
 }
 
-func describeStep(st *Strategy, s Step) string {
+// describeStep is one line of the plan: the step's request, or what its
+// decode verifies, with its templates resolved as far as the file allows.
+func describeStep(st *Strategy, s Step, res *resolver) string {
 	if s.IsDecode() {
 		if s.InsecureSkipVerify {
 			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", maskValue("decode", s.Decode))
@@ -126,21 +129,22 @@ func describeStep(st *Strategy, s Step) string {
 		if len(algs) == 0 {
 			algs = defaultAlgorithms
 		}
-		keys := "keys from " + maskURI(s.JWKSURI)
+		keys := "keys from " + res.resolve(maskURI(s.JWKSURI))
 		if s.JWKSURI == "" {
-			keys = "keys by discovery at " + s.Issuer
+			keys = "keys by discovery at " + res.resolve(maskValue("issuer", s.Issuer))
 		}
 		aud := s.Audience
 		if aud == "" {
 			aud = "${client_id}"
 		}
-		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, maskValue("issuer", s.Issuer), maskValue("audience", aud))
+		return fmt.Sprintf("decode %s; verify %s, %s, iss %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys,
+			res.resolve(maskValue("issuer", s.Issuer)), res.resolve(maskValue("audience", aud)))
 	}
 	m := strings.ToUpper(s.Method)
 	if m == "" {
 		m = "GET"
 	}
-	desc := m + " " + maskURI(s.URI)
+	desc := m + " " + res.resolve(maskURI(s.URI))
 	switch {
 	case s.Form != nil:
 		desc += " (form)"
