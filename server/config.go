@@ -84,7 +84,7 @@ type Config struct {
 
 	// UpstreamJWT signs identity for the services behind authflow: the
 	// X-Auth-Token header of /auth/verify, GET /auth/token and
-	// /.well-known/jwks.json (SPEC §7). Default: off.
+	// /.well-known/jwks.json (docs/api-tokens.md). Default: off.
 	UpstreamJWT UpstreamJWT
 
 	// Logger receives structured logs; never a token or secret. Default

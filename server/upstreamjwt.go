@@ -18,7 +18,7 @@ import (
 )
 
 // UpstreamJWT configures the identity authflow signs for the services
-// behind it (SPEC §7): with Enabled, a 200 from /auth/verify carries
+// behind it (docs/api-tokens.md): with Enabled, a 200 from /auth/verify carries
 // X-Auth-Token, a JWT naming the user, GET /auth/token hands the same JWT
 // to the browser app, and GET /.well-known/jwks.json publishes the key
 // that verifies it.
@@ -150,7 +150,7 @@ func (u *upstreamSigner) forSession(rec *record) (*upstreamToken, error) {
 }
 
 // subjectClaims are the identity claims of an upstream JWT. A bearer
-// request (SPEC §6, not built yet) will sign its own with sid empty and
+// request (not built yet) will sign its own with sid empty and
 // end at the bearer token's exp, cached by the bearer token's hash rather
 // than by session; the strategy's upstream_claims (gjson paths into the
 // user object, not yet a strategy key) will join them in extra.

@@ -29,7 +29,7 @@ import (
 	"github.com/spf13/viper"
 )
 
-// settings are the server settings of SPEC "Server settings": each a flag,
+// settings are the server settings (README, "Running the server"): each a flag,
 // an AUTHFLOW_* environment variable (dots become underscores) and a key of
 // the optional config file. Viper owns these only; strategy files are read
 // by package strategies, whose keys are case-sensitive.
@@ -137,7 +137,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	path := v.GetString("strategies")
 	if path == "" {
-		// SPEC §4: with no strategies file the server runs the built-in demo.
+		// With no strategies file the server runs the built-in demo.
 		log.Warn("no strategies file (--strategies, AUTHFLOW_STRATEGIES): serving the built-in demo with its development IdP; not for production")
 		return runDemo(ctx, v.GetString("addr"), v.GetString("base_uri"), v.GetString("log.level"), stderr, stderr, ready)
 	}
