@@ -36,7 +36,7 @@ const customNotFound = `{{define "not_found"}}<!doctype html>
 // must let the browser load. Each step leaves a screenshot.
 func TestBrowserPages(t *testing.T) {
 	bin := chromium.need(t)
-	shots := pagesScreenshotDir(t)
+	shots := screenshotDir(t, "pages")
 	tmpl := t.TempDir()
 	if err := os.WriteFile(filepath.Join(tmpl, "notfound.html"), []byte(customNotFound), 0o644); err != nil {
 		t.Fatal(err)
@@ -168,28 +168,5 @@ func TestBrowserPages(t *testing.T) {
 	logo("custom 404")
 	shot("not-found-branded")
 
-	files, _ := filepath.Glob(filepath.Join(shots, "[0-9][0-9]-*.png"))
-	if len(files) != step {
-		t.Errorf("%d screenshots in %s, want %d", len(files), shots, step)
-	}
-}
-
-// pagesScreenshotDir is screenshotDir's pages/ subdirectory, emptied of
-// an earlier run's screenshots.
-func pagesScreenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("AUTHFLOW_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "authflow-screenshots")
-	}
-	dir = filepath.Join(dir, "pages")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.png"))
-	for _, f := range old {
-		os.Remove(f)
-	}
-	t.Logf("screenshots in %s", dir)
-	return dir
+	checkScreenshots(t, shots, step)
 }

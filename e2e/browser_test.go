@@ -32,7 +32,7 @@ import (
 // machine.
 func TestBrowserDemo(t *testing.T) {
 	bin := chromium.need(t)
-	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t)) })
+	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t, "")) })
 	t.Run("https", func(t *testing.T) { browserDemo(t, bin, true, t.TempDir()) })
 }
 
@@ -219,13 +219,15 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // screenshotDir returns $AUTHFLOW_SCREENSHOTS, else authflow-screenshots in
-// the temporary directory, created, and says where it is also without -v.
-func screenshotDir(t *testing.T) string {
+// the temporary directory, or its subdirectory sub when sub is not "",
+// created, and says where it is also without -v.
+func screenshotDir(t *testing.T, sub string) string {
 	t.Helper()
 	dir := os.Getenv("AUTHFLOW_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "authflow-screenshots")
 	}
+	dir = filepath.Join(dir, sub)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ func TestCLIMessages(t *testing.T) {
 			"validate: unknown flag: --formt\nUsage: authflow validate FILE... [flags]\nRun 'authflow validate --help' for more."},
 		{"serve with an argument", []string{"serve", "strategies.json"}, 2,
 			"serve: takes no arguments, got \"strategies.json\": name the strategies file with --strategies strategies.json\nUsage: authflow serve [flags]\nRun 'authflow serve --help' for more."},
+		{"a misspelt command", []string{"serv"}, 2,
+			"unknown command \"serv\" (did you mean \"serve\"?)\nUsage: authflow COMMAND [flags]\nRun 'authflow --help' for the commands."},
 		{"a misspelt strategy", []string{"explain", "../../testdata/spec_example.json", "acm"}, 2,
 			`../../testdata/spec_example.json has no strategy "acm" (did you mean "acme"?); its one strategy is acme`},
 		{"an unknown strategy among several", []string{"explain", "../../testdata/schema_example.json", "nope"}, 2,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,14 +17,31 @@ type usageError struct {
 }
 
 func (e *usageError) Error() string {
+	if !e.cmd.HasParent() {
+		return fmt.Sprintf("%v\nUsage: %s COMMAND [flags]\nRun '%s --help' for the commands.", e.err, e.cmd.Name(), e.cmd.Name())
+	}
 	return fmt.Sprintf("%s: %v\nUsage: %s\nRun '%s --help' for more.", e.cmd.Name(), e.err, e.cmd.UseLine(), e.cmd.CommandPath())
 }
 
 func (e *usageError) Unwrap() error { return e.err }
 
-// withUsage makes argument and flag errors of root's commands usageErrors.
+// withUsage makes argument and flag errors of root's commands usageErrors,
+// and an unknown command one too.
 func withUsage(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{c, err} })
+	// Runnable, so that cobra checks its arguments with Args (a root
+	// without Run only says "unknown command").
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q", args[0])
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return &usageError{c, errors.New(msg)}
+	}
 	for _, c := range root.Commands() {
 		if c.Args == nil {
 			continue
