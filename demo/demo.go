@@ -132,7 +132,12 @@ func New(opts Options) (*Demo, error) {
 		eng.Close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	pages, err := template.ParseFS(authflow.Templates, "templates/*.html")
+	// The demo's own pages, and the partials they share with authflow's
+	// (the "You are signed out" note).
+	pages, err := template.New("").Funcs(template.FuncMap{
+		"appName": func() string { return "" },
+		"logoURL": func() template.URL { return "" },
+	}).ParseFS(authflow.Templates, "templates/demo.html", "templates/layout.html")
 	if err != nil {
 		eng.Close()
 		return nil, fmt.Errorf("demo: %w", err)
@@ -142,8 +147,9 @@ func New(opts Options) (*Demo, error) {
 	mux.Handle("/idp/", idp)
 	mux.Handle("/auth/", srv)
 	mux.Handle("/healthz", srv)
+	mux.Handle("/", srv) // any other address: authflow's styled 404 page
 	mux.Handle("GET /protected", srv.Require(http.HandlerFunc(d.protected)))
-	mux.HandleFunc("GET /{$}", d.home)
+	mux.Handle("GET /{$}", srv.Optional(http.HandlerFunc(d.home)))
 	d.handler = mux
 	return d, nil
 }
@@ -157,8 +163,14 @@ func (d *Demo) Close() {
 	d.eng.Close()
 }
 
+// home is the public home page; it tells a visitor without a session
+// that they are signed out, as authflow's account page does.
 func (d *Demo) home(w http.ResponseWriter, r *http.Request) {
-	d.render(w, "demo_home", nil)
+	data := map[string]any{"SignedIn": false}
+	if u, ok := server.UserFrom(r.Context()); ok {
+		data["SignedIn"], data["Name"] = true, u.Email()
+	}
+	d.render(w, "demo_home", data)
 }
 
 // protected shows what authflow put in the request's context.

@@ -20,8 +20,14 @@ func TestDemoLoginLogout(t *testing.T) {
 	br := authtest.NewBrowser(t, base, authtest.BrowserOptions{IdP: d.IdP})
 	dana := demo.Users[0]
 
-	if p := br.Get("/"); p.Status != http.StatusOK || !strings.Contains(p.Body, `href="/protected"`) {
+	if p := br.Get("/"); p.Status != http.StatusOK || !strings.Contains(p.Body, `href="/protected"`) ||
+		!strings.Contains(p.Body, `id="signed-out">You are signed out.`) {
 		t.Fatalf("home: %d %s", p.Status, p.Body)
+	}
+	// An address nothing serves: authflow's page, not net/http's text.
+	if p := br.Get("/nosuch"); p.Status != http.StatusNotFound || !strings.Contains(p.Body, "<h1>Page not found</h1>") ||
+		!strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("/nosuch: %d %q %s", p.Status, p.Header.Get("Content-Type"), p.Body)
 	}
 	p := br.Get("/protected")
 	if p.Status != http.StatusFound || p.Location != base+"/auth/login?return_to=%2Fprotected" {
@@ -42,6 +48,9 @@ func TestDemoLoginLogout(t *testing.T) {
 	if p = br.Login("demo", dana, "/protected"); p.Status != http.StatusFound || p.Location != base+"/protected" {
 		t.Fatalf("callback: %d to %q: %s", p.Status, p.Location, p.Body)
 	}
+	if home := br.Get("/"); !strings.Contains(home.Body, `id="signed-in">You are signed in as demo@example.test.`) {
+		t.Errorf("home while signed in: %s", home.Body)
+	}
 	p = br.Get(p.Location)
 	for _, want := range []string{"Hello, Dana Demo", `<dd id="sub">demo-user-1</dd>`, "demo@example.test", "demo, admins", "&#34;email_verified&#34;: true"} {
 		if !strings.Contains(p.Body, want) {
@@ -61,6 +70,9 @@ func TestDemoLoginLogout(t *testing.T) {
 	}
 	if p = br.Get(p.Location); p.Status != http.StatusFound || p.Location != base+"/" {
 		t.Fatalf("end_session: %d to %q, want 302 home", p.Status, p.Location)
+	}
+	if p := br.Get("/"); !strings.Contains(p.Body, `id="signed-out">You are signed out.`) || strings.Contains(p.Body, `id="signed-in"`) {
+		t.Errorf("home after sign-out: no signed-out note: %s", p.Body)
 	}
 	if st := d.IdP.Stats(); st.BackchannelLogouts != 1 || st.BackchannelLogoutFailures != 0 {
 		t.Errorf("IdP back-channel logouts %d (failures %d), want 1 delivered to authflow", st.BackchannelLogouts, st.BackchannelLogoutFailures)

@@ -32,7 +32,7 @@ import (
 // machine.
 func TestBrowserDemo(t *testing.T) {
 	bin := chromium.need(t)
-	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t)) })
+	t.Run("http", func(t *testing.T) { browserDemo(t, bin, false, screenshotDir(t, "")) })
 	t.Run("https", func(t *testing.T) { browserDemo(t, bin, true, t.TempDir()) })
 }
 
@@ -63,34 +63,7 @@ func browserDemo(t *testing.T, bin string, tls bool, shots string) {
 	// The whole test, browser included, ends within a minute.
 	total, cancelTotal := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancelTotal()
-	// The browser's output, shown when the test fails; read after the
-	// allocator has stopped the browser and copied the last of it.
-	var browserLog bytes.Buffer
-	defer func() {
-		if t.Failed() && browserLog.Len() > 0 {
-			t.Logf("browser output:\n%s", browserLog.String())
-		}
-	}()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		// As root Chromium needs --no-sandbox; on a closed network the
-		// background connections must be off (disable-background-networking
-		// and disable-sync are in the defaults).
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		// httptest's self-signed certificate, over https.
-		chromedp.Flag("ignore-certificate-errors", tls),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 768),
-		chromedp.CombinedOutput(&browserLog),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(total, opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel() // before t.TempDir's removal: closes the browser
-
+	ctx := newChromium(t, total, bin, tls)
 	step := 0
 	shot := func(name string) {
 		t.Helper()
@@ -196,6 +169,9 @@ func browserDemo(t *testing.T, bin string, tls bool, shots string) {
 		if h := text("h1"); h != "authflow demo" {
 			t.Fatalf("after sign-out: h1 %q, want the home page's", h)
 		}
+		if note := text("#signed-out"); note != "You are signed out." {
+			t.Errorf("after sign-out: note %q, want the signed-out note", note)
+		}
 		shot(name)
 	}
 
@@ -243,13 +219,15 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // screenshotDir returns $AUTHFLOW_SCREENSHOTS, else authflow-screenshots in
-// the temporary directory, created, and says where it is also without -v.
-func screenshotDir(t *testing.T) string {
+// the temporary directory, or its subdirectory sub when sub is not "",
+// created, and says where it is also without -v.
+func screenshotDir(t *testing.T, sub string) string {
 	t.Helper()
 	dir := os.Getenv("AUTHFLOW_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "authflow-screenshots")
 	}
+	dir = filepath.Join(dir, sub)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

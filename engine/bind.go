@@ -135,7 +135,7 @@ func (e *Engine) bind(ctx context.Context, sp *strategies.StrategyPlan) (*Strate
 			}
 			v, ok := e.opts.LookupEnv(b.Path)
 			if !ok {
-				return nil, fmt.Errorf("%s: %s: environment variable %s is not set", where(t), b.Ref, b.Path)
+				return nil, &EnvUnsetError{Step: t.Step(), Field: t.Field(), Name: b.Path}
 			}
 			s.env[b.Path] = v
 		}

@@ -162,6 +162,11 @@ func NewContext(ctx context.Context, plan *strategies.Plan, opts Options) (*Engi
 	}
 	for _, sp := range plan.Strategies() {
 		s, err := e.bind(ctx, sp)
+		if eu := (*EnvUnsetError)(nil); errors.As(err, &eu) {
+			cancel()
+			eu.File, eu.Strategy = plan.File(), sp.Name()
+			return nil, eu
+		}
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("engine: %s: strategy %q: %w", plan.File(), sp.Name(), err)

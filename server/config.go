@@ -68,9 +68,23 @@ type Config struct {
 	// "login-key", rotated every 30 days) and read by every instance.
 	LoginKey []byte
 
+	// AppName is the application's name, shown on every page ("Sign in to
+	// AppName"). Default "": pages say "Sign in".
+	AppName string
+	// LogoURL is an image shown above every page's title: an https URL, a
+	// path on this server or a data:image URL; the pages' Content-Security-
+	// Policy allows that source for images. Default "": no logo.
+	LogoURL string
+	// TemplatesDir names a directory whose templates replace the embedded
+	// ones file by file (PageFiles lists the names; docs/templates.md the
+	// data each receives). A file that is missing a template, does not
+	// parse or does not render is an error of New naming it. Default "":
+	// the embedded pages.
+	TemplatesDir string
+
 	// UpstreamJWT signs identity for the services behind authflow: the
 	// X-Auth-Token header of /auth/verify, GET /auth/token and
-	// /.well-known/jwks.json (SPEC §7). Default: off.
+	// /.well-known/jwks.json (docs/api-tokens.md). Default: off.
 	UpstreamJWT UpstreamJWT
 
 	// Logger receives structured logs; never a token or secret. Default

@@ -14,6 +14,13 @@
 //	GET  /auth/token                the session's authflow-signed JWT (upstream_jwt)
 //	GET  /.well-known/jwks.json     authflow's public signing keys (upstream_jwt)
 //	GET  /healthz                   liveness
+//	GET  /                          the account page (signed in as …, sign out; or a sign-in link)
+//	any other address               a styled 404 page (405 for a known route's other methods)
+//
+// The pages are html/template files (templates/), which Config.TemplatesDir
+// may replace file by file; Config.AppName and Config.LogoURL brand them.
+// The account page only answers what reaches the Server: an application
+// mounted beside it keeps its own "/" (see account.go).
 //
 // A pending login travels in an AES-GCM sealed cookie, spent once at the
 // callback. A session is a record — user, claims and tokens — in the Store

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/internal/jwk"
 	"github.com/authflow/authflow/server"
 	"github.com/authflow/authflow/strategies"
-	"github.com/authflow/authflow/internal/jwk"
 	"github.com/golang-jwt/jwt/v5"
 )
 

@@ -15,7 +15,7 @@ import (
 // there is only one.
 func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 	rt := s.returnTo(returnToParam(r))
-	type item struct{ Label, URL string }
+	type item = strategyLink
 	var items []item
 	for _, st := range s.Engine().Strategies() {
 		if !st.BrowserLogin() {
@@ -31,7 +31,7 @@ func (s *Server) chooser(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, items[0].URL, http.StatusFound)
 		return
 	}
-	s.render(w, http.StatusOK, "chooser", map[string]any{"Strategies": items})
+	s.render(w, http.StatusOK, "chooser", chooserPage{Strategies: items, ReturnTo: shownReturnTo(rt)})
 }
 
 // startLogin serves GET /auth/{strategy}/login: it seals a pending login
@@ -41,7 +41,7 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("strategy")
 	st := s.Engine().Strategy(name)
 	if st == nil || !st.BrowserLogin() {
-		http.NotFound(w, r)
+		s.unknownStrategy(w, r)
 		return
 	}
 	params, err := s.loginParams(st, r)
@@ -112,7 +112,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, name string
 	}
 	st := s.Engine().Strategy(name)
 	if st == nil {
-		http.NotFound(w, r)
+		s.unknownStrategy(w, r)
 		return
 	}
 	res, err := st.Exchange(ctx, &engine.Login{State: p.State, Nonce: p.Nonce, CodeVerifier: p.CodeVerifier, Params: p.Params}, q)

@@ -135,7 +135,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h["Content-Security-Policy"] = s.csp
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authflow/authflow"
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/store"
 	"golang.org/x/sync/singleflight"
@@ -25,7 +24,8 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	pages  *template.Template
-	origin string // scheme://host[:port] of BaseURI
+	csp    []string // the pages' Content-Security-Policy
+	origin string   // scheme://host[:port] of BaseURI
 
 	// The Store's optional capabilities (nil when it lacks one).
 	objects      ObjectStore
@@ -58,15 +58,20 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	pages, err := template.ParseFS(authflow.Templates, "templates/*.html")
+	imgSrc, err := imageSource(cfg.LogoURL)
 	if err != nil {
-		return nil, fmt.Errorf("server: templates: %w", err)
+		return nil, err
+	}
+	pages, err := loadPages(cfg.TemplatesDir, cfg.AppName, cfg.LogoURL)
+	if err != nil {
+		return nil, err
 	}
 	u, _ := url.Parse(cfg.BaseURI)
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		pages:  pages,
+		csp:    pageCSP(imgSrc),
 		origin: u.Scheme + "://" + u.Host,
 	}
 	s.bearers.max = bearerCacheSize
@@ -132,6 +137,7 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 		mux.HandleFunc("GET /auth/token", s.tokenJSON)
 		mux.HandleFunc("GET /.well-known/jwks.json", s.jwksJSON)
 	}
+	s.pageRoutes(mux)
 	for _, st := range eng.Strategies() {
 		if st.BackchannelLogout() && s.index == nil {
 			return fmt.Errorf("server: strategy %q: backchannel_logout needs a Store that indexes sessions (server.Indexer); %T does not", st.Name(), s.cfg.Store)

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The routes of the upstream JWT (SPEC §7), mounted when
+// The routes of the upstream JWT (docs/api-tokens.md), mounted when
 // Config.UpstreamJWT.Enabled:
 //
 //	GET /auth/token              the session's JWT, for the browser app

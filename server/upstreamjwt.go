@@ -16,7 +16,7 @@ import (
 )
 
 // UpstreamJWT configures the identity authflow signs for the services
-// behind it (SPEC §7): with Enabled, a 200 from /auth/verify carries
+// behind it (docs/api-tokens.md): with Enabled, a 200 from /auth/verify carries
 // X-Auth-Token, a JWT naming the user, GET /auth/token hands the same JWT
 // to the browser app, and GET /.well-known/jwks.json publishes the key
 // that verifies it.

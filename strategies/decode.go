@@ -120,7 +120,8 @@ func decodeStep(r *reporter, strategy string, i int, o *node) Step {
 			// nothing to drop.
 			r.errorf(strategy, label, k, "only a step inherited from a built-in can be omitted, and this strategy extends none (see \"extends\")")
 		default:
-			r.errorf(strategy, label, k, "unknown step field (known: %s)", "name, uri, method, config, form, json, client_auth, decode, jwks_uri, issuer, audience, algorithms, verify, omit")
+			known := "name, uri, method, config, form, json, client_auth, decode, jwks_uri, issuer, audience, algorithms, verify, omit"
+			r.errorf(strategy, label, k, "unknown step field%s (known: %s)", didYouMean(k, strings.Split(known, ", ")), known)
 		}
 	}
 	st.InsecureSkipVerify = !verify

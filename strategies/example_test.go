@@ -40,9 +40,9 @@ func ExampleCheck() {
 		fmt.Println(p)
 	}
 	// Output:
-	// strategies.json: strategy "one": a: variable cycle a → b → a: a variable may not read itself, through others or directly
-	// strategies.json: strategy "one": step "jwt": config.headers.Authorization: unknown variable ${token.access_token}
-	// strategies.json: strategy "two": redirect_path: "/auth/login" is authflow's own route (/auth/login): choose another path, such as the default /auth/two/callback
-	// strategies.json: strategy "two": steps: missing: after the callback a login runs its steps, and needs at least the user step "jwt", whose result is the user object (usually after a "token" step that exchanges the code)
-	// strategies.json: strategy "two": auth_uri: must be an absolute http(s) URL, such as https://idp.example.com/authorize
+	// strategies.json: strategy "one": a: variable cycle a → b → a: a variable may not read itself, through others or directly (line 3, column 12)
+	// strategies.json: strategy "one": step "jwt": config.headers.Authorization: unknown variable ${token.access_token} (line 4, column 91)
+	// strategies.json: strategy "two": redirect_path: "/auth/login" is authflow's own route (/auth/login): choose another path, such as the default /auth/two/callback (line 5, column 64)
+	// strategies.json: strategy "two": steps: missing: after the callback a login runs its steps, and needs at least the user step "jwt", whose result is the user object (usually after a "token" step that exchanges the code) (line 5, column 4)
+	// strategies.json: strategy "two": auth_uri: must be an absolute http(s) URL, such as https://idp.example.com/authorize (line 5, column 30)
 }

@@ -16,6 +16,7 @@ const Mask = "********"
 // step plan: what runs when, and which placeholders each step reads.
 func Explain(w io.Writer, sp *StrategyPlan) error {
 	st := sp.def
+	res := newResolver(sp)
 	fmt.Fprintf(w, "strategy %q (%s)\n", st.Name, st.Label)
 	if st.Builtin {
 		fmt.Fprintf(w, "  from %s over the built-in %q; keys set by the file: %s\n", st.Source, st.Extends, strings.Join(st.Overridden, ", "))
@@ -27,7 +28,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	}
 	if sp.Discovery() {
 		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration, read when the server starts and at every reload (not by validate or explain); ${discovery.NAME} is its member NAME\n",
-			strings.TrimRight(orPlaceholder(st.Custom[VarIssuer], "${issuer}"), "/"))
+			strings.TrimRight(orPlaceholder(res.resolve(maskURI(st.Custom[VarIssuer])), "${issuer}"), "/"))
 	}
 	if ss := st.SignedSecret; ss != nil {
 		lifetime := ss.Lifetime
@@ -61,7 +62,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		}
 		return strings.Join(out, " ")
 	}
-	if !explainGrant(w, sp, reads) {
+	if !explainGrant(w, sp, reads, res) {
 		return nil
 	}
 	var adds []string
@@ -102,7 +103,7 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	}
 	user := st.UserStep()
 	for i, s := range st.LoginSteps() {
-		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s))
+		fmt.Fprintf(w, "    %d. %-10s %s\n", i+1, s.Name, describeStep(st, s, res))
 		fmt.Fprintf(w, "       %-10s reads %s\n", "", reads(s.Name))
 		leftOut(fmt.Sprintf("       %-10s ", ""), s.Name)
 		switch {
@@ -133,12 +134,12 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 			case name == StepIntrospect:
 				when = "for an opaque bearer token"
 			}
-			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s), reads(name))
+			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s, res), reads(name))
 			leftOut("         ", name)
 		}
 	}
 	if st.LogoutURI != "" {
-		fmt.Fprintf(w, "  logout: redirect to logout_uri after local sign-out\n         reads %s\n", reads("", "logout_uri"))
+		fmt.Fprintf(w, "  logout: redirect to %s after local sign-out\n         reads %s\n", res.resolve(maskURI(st.LogoutURI)), reads("", "logout_uri"))
 		leftOut("         ", "logout", "logout_uri")
 	}
 	explainDevice(w, sp, reads)
@@ -152,7 +153,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 	return nil
 }
 
-func describeStep(st *Strategy, s Step) string {
+// describeStep is one line of the plan: the step's request, or what its
+// decode verifies, with its templates resolved as far as the file allows.
+func describeStep(st *Strategy, s Step, res *resolver) string {
 	if s.IsDecode() {
 		if s.InsecureSkipVerify {
 			return fmt.Sprintf("decode %s WITHOUT verification (debugging only)", maskValue("decode", s.Decode))
@@ -161,29 +164,29 @@ func describeStep(st *Strategy, s Step) string {
 		if len(algs) == 0 {
 			algs = defaultAlgorithms
 		}
-		keys := "keys from " + maskURI(s.JWKSURI)
+		keys := "keys from " + res.resolve(maskURI(s.JWKSURI))
 		if s.JWKSURI == "" {
-			keys = "keys by discovery at " + s.Issuer
+			keys = "keys by discovery at " + res.resolve(maskValue("issuer", s.Issuer))
 		}
 		aud := s.Audience
 		if aud == "" {
 			aud = "${client_id}"
 		}
-		iss := "iss " + maskValue("issuer", s.Issuer)
+		iss := "iss " + res.resolve(maskValue("issuer", s.Issuer))
 		if IsTenantIssuer(s.Issuer) {
 			tenants := "any tenant"
 			if st.AllowedTenants != "" {
 				tenants = "tid in allowed_tenants (" + st.AllowedTenants + ")"
 			}
-			iss = fmt.Sprintf("iss %s with %s the token's tid, %s", maskValue("issuer", s.Issuer), TenantPlaceholder, tenants)
+			iss = fmt.Sprintf("iss %s with %s the token's tid, %s", res.resolve(maskValue("issuer", s.Issuer)), TenantPlaceholder, tenants)
 		}
-		return fmt.Sprintf("decode %s; verify %s, %s, %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, iss, maskValue("audience", aud))
+		return fmt.Sprintf("decode %s; verify %s, %s, %s, aud %s, exp", maskValue("decode", s.Decode), strings.Join(algs, "/"), keys, iss, res.resolve(maskValue("audience", aud)))
 	}
 	m := strings.ToUpper(s.Method)
 	if m == "" {
 		m = "GET"
 	}
-	desc := m + " " + maskURI(s.URI)
+	desc := m + " " + res.resolve(maskURI(s.URI))
 	switch {
 	case s.Form != nil:
 		desc += " (form)"

@@ -136,13 +136,13 @@ func (c *compiler) validateGrant() {
 
 // explainGrant writes how the strategy logs in before its steps, and
 // reports whether the browser login's plan follows.
-func explainGrant(w io.Writer, sp *StrategyPlan, reads func(step string, names ...string) string) bool {
+func explainGrant(w io.Writer, sp *StrategyPlan, reads func(step string, names ...string) string, res *resolver) bool {
 	st := sp.def
 	switch {
 	case st.GrantType == GrantClientCredentials:
 		fmt.Fprintf(w, "  client credentials: no user, no browser login, not on the chooser; engine.Strategy.TokenSource and `authflow token` run:\n")
 		if s := st.Step(StepToken); s != nil {
-			fmt.Fprintf(w, "    token      %s\n", describeStep(st, *s))
+			fmt.Fprintf(w, "    token      %s\n", describeStep(st, *s, res))
 			fmt.Fprintf(w, "               reads %s\n", reads(StepToken))
 			var left []string
 			for _, f := range sp.fields {
@@ -162,7 +162,7 @@ func explainGrant(w io.Writer, sp *StrategyPlan, reads func(step string, names .
 		fmt.Fprintf(w, "  no browser login (grant_type %s): not on the chooser\n", st.GrantType)
 		return true
 	}
-	fmt.Fprintf(w, "  login: redirect to auth_uri\n         reads %s\n", reads("", "auth_uri"))
+	fmt.Fprintf(w, "  login: redirect to %s\n         reads %s\n", res.resolve(maskURI(st.AuthURI)), reads("", "auth_uri"))
 	return true
 }
 

@@ -117,6 +117,8 @@ func compileFile(name string, data []byte, cat map[string]*node) (*Plan, Problem
 	if len(list.keys) == 0 {
 		r.errorf("", "", "strategies", "no strategies defined")
 	}
+	locate(top, data, r.ps)
+	plan.warnings = r.warnings()
 	if r.ps.HasErrors() {
 		return nil, r.ps
 	}

@@ -131,9 +131,9 @@ func TestReservedName(t *testing.T) {
 func TestSyntaxErrorPosition(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ file, want string }{
-		{"{\n  \"strategies\": {\n    \"a\": {,}\n  }\n}", "f.json:3:11: "},
-		{"{\"strategies\": {}", "f.json:1:18: "},
-		{"", "f.json:1:1: "},
+		{"{\n  \"strategies\": {\n    \"a\": {,}\n  }\n}", "f.json: line 3, column 11: "},
+		{"{\"strategies\": {}", "f.json: line 1, column 18: "},
+		{"", "f.json: line 1, column 1: "},
 	}
 	for _, tt := range tests {
 		_, err := Parse("f.json", []byte(tt.file))

@@ -26,13 +26,15 @@ func (s Severity) String() string {
 func (s Severity) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
 
 // Problem is one finding about a strategy file. Its Error text is the line
-// `authflow validate` prints:
+// `authflow validate` prints, with the line and column of what it names
+// in the file (of the strategy, step or key it is about, as far as the
+// file writes it):
 //
-//	FILE: strategy "okta": step "token": form.code: unknown variable ${auht.code}
-//	FILE:3:14: invalid character '}' looking for beginning of object key string
+//	FILE: strategy "okta": step "token": form.code: unknown variable ${auht.code} (line 12, column 21)
+//	FILE: line 5, column 3: trailing comma before "}"
 type Problem struct {
 	File     string   `json:"file"`
-	Line     int      `json:"line,omitempty"` // JSON syntax and type errors only
+	Line     int      `json:"line,omitempty"` // 0 when unknown (a strategy compiled from Go)
 	Col      int      `json:"column,omitempty"`
 	Strategy string   `json:"strategy,omitempty"`
 	Step     string   `json:"step,omitempty"`
@@ -44,10 +46,13 @@ type Problem struct {
 func (p Problem) Error() string {
 	var b strings.Builder
 	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", p.Line, p.Col)
-	}
 	b.WriteString(": ")
+	// A problem of the JSON itself is its position; any other starts with
+	// what it is about, and ends with where that is written.
+	syntax := p.Strategy == "" && p.Step == "" && p.Field == ""
+	if p.Line > 0 && syntax {
+		fmt.Fprintf(&b, "line %d, column %d: ", p.Line, p.Col)
+	}
 	if p.Severity == SevWarning {
 		b.WriteString("warning: ")
 	}
@@ -61,6 +66,9 @@ func (p Problem) Error() string {
 		b.WriteString(p.Field + ": ")
 	}
 	b.WriteString(p.Message)
+	if p.Line > 0 && !syntax {
+		fmt.Fprintf(&b, " (line %d, column %d)", p.Line, p.Col)
+	}
 	return b.String()
 }
 

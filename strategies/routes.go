@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// reservedRoutes are the paths authflow's server answers itself (SPEC §3);
+// reservedRoutes are the paths authflow's server answers itself (server/doc.go);
 // {strategy} stands for any one path segment. No redirect_path may take
 // one: the callback would shadow the route or the route the callback.
 var reservedRoutes = []string{

@@ -23,6 +23,11 @@ type node struct {
 	// allows it, but the second would silently win, which hides mistakes.
 	// The decoder reports it where the object is read.
 	dup string
+	// at is where the value is written in the file it was parsed from: the
+	// byte offset of its key for an object's member, of the value itself
+	// otherwise (nothing for a node built in Go). Problems take their line and
+	// column from it (position.go).
+	at int64
 }
 
 type nodeKind uint8
@@ -47,7 +52,8 @@ var errTrailing = errors.New("unexpected data after the top-level object")
 func parseTree(data []byte) (*node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	n, err := readNode(dec, 0)
+	p := &treeParser{dec: dec, data: data}
+	n, err := p.readNode(p.next(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +63,31 @@ func parseTree(data []byte) (*node, error) {
 	return n, nil
 }
 
-func readNode(dec *json.Decoder, depth int) (*node, error) {
+// treeParser reads one file's tokens and knows where each starts.
+type treeParser struct {
+	dec  *json.Decoder
+	data []byte
+}
+
+// next returns the offset at which the next token starts: the decoder's
+// position, past the blanks, commas and colons before the token.
+func (p *treeParser) next() int64 {
+	off := p.dec.InputOffset()
+	for off < int64(len(p.data)) {
+		switch p.data[off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			off++
+			continue
+		}
+		break
+	}
+	return off
+}
+
+// readNode reads the value that starts at offset at (a member's value
+// gets its key's offset instead).
+func (p *treeParser) readNode(at int64, depth int) (*node, error) {
+	dec := p.dec
 	if depth > maxDepth {
 		return nil, errors.New("nested too deeply")
 	}
@@ -67,12 +97,13 @@ func readNode(dec *json.Decoder, depth int) (*node, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
-		n := &node{kind: kindArray}
+		n := &node{kind: kindArray, at: at}
 		if t == '{' {
 			n.kind = kindObject
 		}
 		for dec.More() {
 			key := ""
+			elem := p.next()
 			if n.kind == kindObject {
 				kt, err := dec.Token()
 				if err != nil {
@@ -80,7 +111,7 @@ func readNode(dec *json.Decoder, depth int) (*node, error) {
 				}
 				key, _ = kt.(string)
 			}
-			v, err := readNode(dec, depth+1)
+			v, err := p.readNode(elem, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -100,16 +131,16 @@ func readNode(dec *json.Decoder, depth int) (*node, error) {
 		}
 		return n, nil
 	case string:
-		return &node{kind: kindString, text: t}, nil
+		return &node{kind: kindString, text: t, at: at}, nil
 	case json.Number:
-		return &node{kind: kindNumber, text: string(t)}, nil
+		return &node{kind: kindNumber, text: string(t), at: at}, nil
 	case bool:
 		if t {
-			return &node{kind: kindTrue}, nil
+			return &node{kind: kindTrue, at: at}, nil
 		}
-		return &node{kind: kindFalse}, nil
+		return &node{kind: kindFalse, at: at}, nil
 	default:
-		return &node{kind: kindNull}, nil
+		return &node{kind: kindNull, at: at}, nil
 	}
 }
 
@@ -326,8 +357,9 @@ func syntaxError(data []byte) (msg string, line, col int, ok bool) {
 	if err == nil {
 		return "", 0, 0, false
 	}
-	line, col = syntaxPosition(data, errorOffset(err, 0))
-	return err.Error(), line, col, true
+	off := errorOffset(err, 0)
+	line, col = syntaxPosition(data, off)
+	return plainSyntax(data, off, err), line, col, true
 }
 
 // syntaxPosition returns the 1-based line and column of a byte offset.

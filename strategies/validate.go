@@ -55,13 +55,15 @@ func (c *compiler) validate() {
 	for _, f := range c.fields {
 		if f.step == StepToken && f.t != nil {
 			for _, ref := range f.t.Refs() {
-				if ref.Raw == VarCodeVerifier {
+				// A misspelt ${code_verifer} is an unknown variable already,
+				// whose message suggests ${code_verifier}: no second warning.
+				if ref.Raw == VarCodeVerifier || suggest(ref.Root, []string{VarCodeVerifier}) == VarCodeVerifier {
 					sendsVerifier = true
 				}
 			}
 		}
 	}
-	if tok := st.Step(StepToken); st.AuthURI != "" && !st.InsecureNoPKCE && tok != nil && !tok.IsDecode() && !sendsVerifier {
+	if tok := st.Step(StepToken); st.AuthURI != "" && !st.InsecureNoPKCE && tok != nil && !tok.IsDecode() && !sendsVerifier && !hasUnknownField(r, name, StepToken) {
 		r.warnf(name, StepToken, "form", "PKCE is on (the authorize redirect carries a code_challenge) but this step does not send ${%s}: the IdP will refuse the code, or PKCE protects nothing; add \"code_verifier\": \"${%s}\" or set \"pkce\": false", VarCodeVerifier, VarCodeVerifier)
 	}
 	c.resolveVariables()

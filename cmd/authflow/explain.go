@@ -18,7 +18,10 @@ func newExplainCmd() *cobra.Command {
 		Use:   "explain FILE NAME",
 		Short: "Show a strategy merged with its built-in default, and its step plan",
 		Long: `Show a strategy merged with its built-in default (secrets masked) and its step
-plan, with templates as the file leaves them. Nothing is fetched unless --online
+plan, with templates resolved as far as the file allows: custom variables and
+literal keys filled in (POST https://dex.example/token, not ${dex_uri}/token),
+while ${env.*}, ${discovery.*}, per-login values such as ${state} and secrets
+stay placeholders. Nothing is fetched unless --online
 is given: then a strategy with an "issuer" has its discovery document read as
 the server reads it at start, and the plan follows again with ${discovery.*}
 resolved and the steps the document leaves out marked. A discovery failure
@@ -32,7 +35,7 @@ exits 1.`,
 			}
 			sp := plan.Strategy(args[1])
 			if sp == nil {
-				return fmt.Errorf("%s has no strategy %q (it has: %v)", args[0], args[1], plan.Names())
+				return unknownStrategyError(args[0], args[1], plan.Names())
 			}
 			if err := strategies.Explain(cmd.OutOrStdout(), sp); err != nil {
 				return err
@@ -73,11 +76,11 @@ func explainDiscovered(w io.Writer, sp *strategies.StrategyPlan, s *engine.Strat
 		return false
 	}
 	fmt.Fprintf(w, "plan with the discovery document's values:\n")
-	fmt.Fprintf(w, "  login: redirect to %s\n", resolveBase(sp.AuthURI(), s))
+	fmt.Fprintf(w, "  login: redirect to %s\n", resolveBase(sp, sp.AuthURI(), s))
 	for i, p := range sp.LoginSteps() {
 		fmt.Fprintf(w, "    %d. %-10s ", i+1, p.Name())
 		if !marked(p.Name()) {
-			fmt.Fprintln(w, describeResolved(p, s))
+			fmt.Fprintln(w, describeResolved(sp, p, s))
 		}
 	}
 	for _, p := range append([]*strategies.StepPlan{sp.RefreshStep()}, sp.RevokeSteps()...) {
@@ -86,30 +89,30 @@ func explainDiscovered(w io.Writer, sp *strategies.StrategyPlan, s *engine.Strat
 		}
 		fmt.Fprintf(w, "  %s: ", p.Name())
 		if !marked(p.Name()) {
-			fmt.Fprintln(w, describeResolved(p, s))
+			fmt.Fprintln(w, describeResolved(sp, p, s))
 		}
 	}
 	if t := sp.LogoutURI(); t != nil {
 		fmt.Fprintf(w, "  logout: ")
 		if !marked(engine.StepLogout) {
-			fmt.Fprintf(w, "redirect to %s\n", resolveBase(t, s))
+			fmt.Fprintf(w, "redirect to %s\n", resolveBase(sp, t, s))
 		}
 	}
 }
 
 // describeResolved is one step of explainDiscovered.
-func describeResolved(p *strategies.StepPlan, s *engine.Strategy) string {
+func describeResolved(sp *strategies.StrategyPlan, p *strategies.StepPlan, s *engine.Strategy) string {
 	if p.IsDecode() {
 		if p.InsecureSkipVerify() {
 			return "decode WITHOUT verification"
 		}
 		keys := "keys by discovery at the issuer"
 		if p.JWKSURI() != nil {
-			keys = "keys from " + resolveBase(p.JWKSURI(), s)
+			keys = "keys from " + resolveBase(sp, p.JWKSURI(), s)
 		}
 		iss := "(none)"
 		if p.Issuer() != nil {
-			iss = resolveBase(p.Issuer(), s)
+			iss = resolveBase(sp, p.Issuer(), s)
 		}
 		return fmt.Sprintf("decode; verify with %s, iss %s", keys, iss)
 	}
@@ -117,22 +120,23 @@ func describeResolved(p *strategies.StepPlan, s *engine.Strategy) string {
 	if m == "" {
 		m = "GET"
 	}
-	desc := m + " " + resolveBase(p.URI(), s)
+	desc := m + " " + resolveBase(sp, p.URI(), s)
 	if a := s.ClientAuth(p.Name()); a != "" {
 		desc += " with client auth " + a
 	}
 	return desc
 }
 
-// resolveBase returns a URI template up to its query with each
-// ${discovery.NAME} replaced by the document's value, the other
-// placeholders as written, and "?…" for a query (shown, masked, in the
-// definition). A password in the URL's userinfo is masked.
-func resolveBase(t *strategies.Template, s *engine.Strategy) string {
+// resolveBase returns a URI template up to its query, resolved as far as
+// the file allows (sp.ResolveURI) and with each ${discovery.NAME} replaced
+// by the document's value, the other placeholders as written, and "?…"
+// for a query (shown, masked, in the definition). A password in the URL's
+// userinfo is masked.
+func resolveBase(sp *strategies.StrategyPlan, t *strategies.Template, s *engine.Strategy) string {
 	if t == nil {
 		return ""
 	}
-	src := t.String()
+	src := sp.ResolveURI(t.String())
 	base, query := splitLiteralQuery(src)
 	for _, b := range t.Bindings() {
 		if b.Source != strategies.FromDiscovery {

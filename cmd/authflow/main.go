@@ -1,6 +1,6 @@
 // Command authflow is the authflow CLI: run the server, validate and
-// explain strategy files, list the built-in providers, and print the JSON
-// Schema of strategy files.
+// explain strategy files, list the built-in providers, print the JSON
+// Schema of strategy files, and say which build it is.
 //
 //	authflow serve [--config FILE] [--strategies FILE] [--addr HOST:PORT] ...
 //	authflow demo [--addr HOST:PORT]
@@ -10,6 +10,7 @@
 //	authflow login [--loopback] FILE NAME
 //	authflow providers
 //	authflow schema
+//	authflow version
 package main
 
 import (
@@ -50,6 +51,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newDemoCmd(), newValidateCmd(), newExplainCmd(), newProvidersCmd(), newSchemaCmd(),
-		newTokenCmd(clientDeps{}), newLoginCmd(clientDeps{}))
+		newTokenCmd(clientDeps{}), newLoginCmd(clientDeps{}), newVersionCmd())
+	withUsage(root)
 	return root
 }

@@ -199,7 +199,7 @@ func TestExplainOnline(t *testing.T) {
 plan with the discovery document's values:
   login: redirect to {OP}/authorize?…
     1. token      POST {OP}/token with client auth client_secret_post
-    2. jwt        decode; verify with keys from {OP}/jwks, iss ${issuer}
+    2. jwt        decode; verify with keys from {OP}/jwks, iss {OP}
     3. userinfo   GET {OP}/userinfo
   refresh: POST {OP}/token with client auth client_secret_post
   revoke: LEFT OUT: the discovery document names no revocation_endpoint

@@ -29,7 +29,7 @@ import (
 	"github.com/spf13/viper"
 )
 
-// settings are the server settings of SPEC "Server settings": each a flag,
+// settings are the server settings (README, "Running the server"): each a flag,
 // an AUTHFLOW_* environment variable (dots become underscores) and a key of
 // the optional config file. Viper owns these only; strategy files are read
 // by package strategies, whose keys are case-sensitive.
@@ -60,6 +60,9 @@ var settings = []struct {
 	{"upstream_jwt.key_file", "upstream-jwt-key-file", "PEM private key that signs the upstream JWT: EC P-256, Ed25519 or RSA >= 2048 bits (default: an ephemeral P-256 key, not shared between instances)", ""},
 	{"upstream_jwt.ttl", "upstream-jwt-ttl", "lifetime of each upstream JWT (never past its session's end)", 15 * time.Minute},
 	{"upstream_jwt.audience", "upstream-jwt-audience", "aud of the upstream JWT (default base_uri)", ""},
+	{"app_name", "app-name", "the application's name, shown on every page (\"Sign in to NAME\")", ""},
+	{"logo_url", "logo-url", "logo shown on every page: an https URL, a path on this server or a data:image URL", ""},
+	{"templates_dir", "templates-dir", "directory whose templates (chooser.html, account.html, error.html, notfound.html, layout.html) replace the built-in ones, file by file", ""},
 	{"reload", "reload", "reload the strategies file when it changes (SIGHUP always reloads)", true},
 }
 
@@ -134,7 +137,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	path := v.GetString("strategies")
 	if path == "" {
-		// SPEC §4: with no strategies file the server runs the built-in demo.
+		// With no strategies file the server runs the built-in demo.
 		log.Warn("no strategies file (--strategies, AUTHFLOW_STRATEGIES): serving the built-in demo with its development IdP; not for production")
 		return runDemo(ctx, v.GetString("addr"), v.GetString("base_uri"), v.GetString("log.level"), stderr, stderr, ready)
 	}
@@ -201,6 +204,9 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		IdleTimeout:          v.GetDuration("session.idle_timeout"),
 		InsecureCookies:      !v.GetBool("cookie.secure"),
 		UpstreamJWT:          upstream,
+		AppName:              v.GetString("app_name"),
+		LogoURL:              v.GetString("logo_url"),
+		TemplatesDir:         v.GetString("templates_dir"),
 		Logger:               log,
 		Observer:             m,
 	})

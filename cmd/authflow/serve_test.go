@@ -97,7 +97,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 	}
 }
 
-// TestServeWithoutStrategiesRunsDemo: SPEC §4 — with no strategies file
+// TestServeWithoutStrategiesRunsDemo: with no strategies file
 // the server runs the built-in demo.
 func TestServeWithoutStrategiesRunsDemo(t *testing.T) {
 	r := startServe(t)

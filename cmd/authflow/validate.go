@@ -22,10 +22,12 @@ func newValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check strategy files; exit 1 when any has an error",
-		Long: `Check strategy files as the server would load them: JSON syntax (FILE:LINE:COL),
-then each strategy merged with its built-in default. Prints one line per problem,
-FILE: strategy "NAME": step "STEP": FIELD: message, warnings marked "warning:".
-Exits 0 when every file is valid (warnings allowed), 1 otherwise.
+		Long: `Check strategy files as the server would load them: JSON syntax
+(FILE: line L, column C: what is wrong), then each strategy merged with its
+built-in default. Prints one line per problem,
+FILE: strategy "NAME": step "STEP": FIELD: message (line L, column C),
+warnings marked "warning:". Exits 0 when every file is valid (warnings
+allowed), 1 otherwise.
 
 Nothing is fetched unless --online is given: then, after the offline checks,
 each strategy with an "issuer" has its discovery document read as the server

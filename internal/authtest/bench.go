@@ -46,6 +46,9 @@ type Options struct {
 	// AccessTokenJWT makes the IdP issue JWT access tokens to every client
 	// (devidp.Client.AccessTokenJWT); default opaque ones.
 	AccessTokenJWT bool
+	// Handler mounts each server. Default AppHandler; server.Server itself
+	// as the whole site, as `authflow serve` runs it.
+	Handler func(*server.Server) http.Handler
 }
 
 // Bench is a running test bench: an IdP, the authflow servers in front of
@@ -182,11 +185,14 @@ func New(t testing.TB, o Options) *Bench {
 		b.Apps = append(b.Apps, &App{Server: srv, Engine: eng, Store: st})
 	}
 
+	if o.Handler == nil {
+		o.Handler = AppHandler
+	}
 	if o.Instances == 1 {
-		b.front.Config.Handler = AppHandler(b.Apps[0].Server)
+		b.front.Config.Handler = o.Handler(b.Apps[0].Server)
 	} else {
 		for _, a := range b.Apps {
-			hs := httptest.NewServer(AppHandler(a.Server))
+			hs := httptest.NewServer(o.Handler(a.Server))
 			t.Cleanup(hs.Close)
 			a.URL = hs.URL
 		}
