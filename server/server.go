@@ -153,8 +153,13 @@ func (s *Server) SetEngine(eng *engine.Engine) error {
 			}
 		}
 		err := handle(mux, "GET "+st.RedirectPath(), get)
+		allow := "GET, HEAD"
 		if err == nil && post != nil {
 			err = handle(mux, "POST "+st.RedirectPath(), post)
+			allow = "POST"
+		}
+		if err == nil { // any other method: the 405 page, not the catch-all 404
+			err = handle(mux, st.RedirectPath(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.methodNotAllowed(w, r, allow) }))
 		}
 		if err != nil {
 			return fmt.Errorf("server: strategy %q: redirect_path %q: %w", st.Name(), st.RedirectPath(), err)
