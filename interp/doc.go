@@ -10,7 +10,11 @@
 // Execution escapes each substituted value for the template's Context. The
 // lookup says where a value came from (Origin): values that came from the
 // request or the identity provider may never form a URI's scheme, host or
-// path, and a header value may never carry CR or LF. Which placeholders a
+// path, and a header value may never carry CR or LF. The one explicit
+// exception is the path-segment marker, ${segment:NAME}: its value, of any
+// origin, fills exactly one path segment after the host, path-escaped, and
+// is refused when empty, "." or "..", or holding '/' or '\' (see
+// PathSegment). Which placeholders a
 // template may read, and with which origin, is package strategies' scope
 // table; interp only parses and escapes.
 //

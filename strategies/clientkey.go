@@ -81,6 +81,11 @@ func (c *compiler) validateKey() {
 			}
 		}
 	}
+	if st.ClientKey != "" && st.SignedSecret == nil && !slices.ContainsFunc(st.Steps, func(s Step) bool {
+		return s.ClientAuth == ClientAuthPrivateKeyJWT || s.ClientAuth == ClientAuthDiscovery
+	}) {
+		r.warnf(name, "", "client_key", "never used: no step has \"client_auth\": \"private_key_jwt\" (or \"discovery\"), and there is no %s", KeySignedSecret)
+	}
 	ss := st.SignedSecret
 	if ss == nil {
 		return

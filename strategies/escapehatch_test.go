@@ -125,6 +125,20 @@ func TestEscapeHatchesValid(t *testing.T) {
 	}
 }
 
+// TestClientKeyUnused: a client_key nothing signs with draws a warning.
+func TestClientKeyUnused(t *testing.T) {
+	t.Parallel()
+	file := `{"base_uri": "https://app.test", "strategies": {"acme": {
+	  "auth_uri": "https://idp.test/authorize", "client_id": "cid", "client_secret": "${env.S}", "scope": "read", "client_key": "${env.K}",
+	  "steps": [{"name": "token", "uri": "https://idp.test/token", "method": "POST",
+	             "form": {"grant_type": "${grant_type}", "code": "${auth.code}", "code_verifier": "${code_verifier}", "client_secret": "${client_secret}"}},
+	            {"name": "jwt", "uri": "https://idp.test/me"}]}}}`
+	ps := Check("f.json", []byte(file))
+	if len(ps) != 1 || ps[0].Severity != SevWarning || ps[0].Field != "client_key" || !strings.Contains(ps[0].Message, "never used") {
+		t.Fatalf("want one warning on client_key, got:\n%v", ps)
+	}
+}
+
 // TestSignedSecretNotFixed: a value fixed when the engine starts cannot
 // hold a secret minted per request.
 func TestSignedSecretNotFixed(t *testing.T) {

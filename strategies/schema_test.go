@@ -521,7 +521,26 @@ var agreementCases = []struct {
 	{"redirect_path on a strategy's login route", acme(`"redirect_path": "/auth/other/login"`), bothRefuse},
 	{"redirect_path on a back-channel logout route", acme(`"redirect_path": "/auth/acme/backchannel-logout"`), bothRefuse},
 
+	// Client keys, signed secrets, tenants, path segments.
+	{"private_key_jwt with a client_key", acme(`"client_key": "${env.K}", "client_key_id": "k1"`, `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "client_auth": "private_key_jwt", "form": {"code": "${auth.code}", "code_verifier": "${code_verifier}"}}`, jwtStep), bothAccept},
+	{"signed_client_secret", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": {"iss": "${team_id}", "aud": "https://appleid.apple.com", "lifetime": "720h"}}`), bothAccept},
+	{"multi-tenant issuer with allowed_tenants", strats(`"microsoft-common": {"client_id": "c", "client_secret": "${env.S}", "allowed_tenants": "t1, t2"}`), bothAccept},
+	{"a path segment", acme("", tokenStep, jwtStep, `{"name": "info", "uri": "https://sso.acme.test/tokens/${segment:token.access_token}"}`), bothAccept},
+	{"client_auth misspelt", acme(`"client_key": "${env.K}"`, `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "client_auth": "private-key-jwt", "form": {"code": "${auth.code}"}}`, jwtStep), bothRefuse},
+	{"client_key written in the file", acme(`"client_key": "-----BEGIN PRIVATE KEY-----"`), bothRefuse},
+	{"signed_client_secret unknown member", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": {"iss": "T", "aud": "A", "exp": "1"}}`), bothRefuse},
+	{"signed_client_secret without aud", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": {"iss": "T"}}`), bothRefuse},
+	{"signed_client_secret lifetime not a duration", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": {"iss": "T", "aud": "A", "lifetime": "six months"}}`), bothRefuse},
+	{"signed_client_secret a string", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": "jwt"}`), bothRefuse},
+
 	// Loader-only: the loader refuses, the schema cannot say why.
+	{"private_key_jwt without a client_key", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "client_auth": "private_key_jwt", "form": {"code": "${auth.code}", "code_verifier": "${code_verifier}"}}`, jwtStep), loaderOnly},
+	{"signed_client_secret beside a client_secret", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "client_secret": "${env.S}"}`), loaderOnly},
+	{"signed_client_secret lifetime over six months", strats(`"apple": {"client_id": "c", "team_id": "T", "key_id": "K", "signed_client_secret": {"iss": "T", "aud": "A", "lifetime": "4383h"}}`), loaderOnly},
+	{"allowed_tenants without a multi-tenant issuer", acme(`"allowed_tenants": "t1"`), loaderOnly},
+	{"multi-tenant issuer without jwks_uri", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://sso.acme.test/{tenantid}/v2.0"}`), loaderOnly},
+	{"a path segment in the query", acme("", tokenStep, jwtStep, `{"name": "info", "uri": "https://sso.acme.test/tokens?t=${segment:token.access_token}"}`), loaderOnly},
+	{"a path segment as the host", acme("", tokenStep, jwtStep, `{"name": "info", "uri": "https://${segment:token.host}/x"}`), loaderOnly},
 	{"unknown ${variable}", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"code": "${auht.code}"}}`, jwtStep), loaderOnly},
 	{"unclosed ${", acme(`"idp": "${env.IDP"`), loaderOnly},
 	{"extends a name that is no built-in", strats(`"work": {"extends": "googel", "client_id": "c", "client_secret": "${env.S}"}`), loaderOnly},

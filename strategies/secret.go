@@ -348,7 +348,8 @@ func refRoots(src string) []string {
 	var out []string
 	for _, s := range segments(src) {
 		if s.ref {
-			root, _, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(s.text, "${"), "}"), ".")
+			raw := strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(s.text, "${"), "}"), interp.SegmentPrefix)
+			root, _, _ := strings.Cut(raw, ".")
 			out = append(out, root)
 		}
 	}
