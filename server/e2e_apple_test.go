@@ -120,8 +120,10 @@ func TestE2EAppleSecretNeverShown(t *testing.T) {
 		t.Fatalf("login: %d to %q", p.Status, p.Location)
 	}
 	api.nonce = loc.Query().Get("nonce")
-	cb := br.Get("/auth/apple/callback?code=apple-code&state=" + url.QueryEscape(loc.Query().Get("state")))
-	if cb.Status != http.StatusFound {
+	// Apple answers with response_mode=form_post: the browser POSTs code
+	// and state from appleid.apple.com.
+	cb := fpPost(br, b, b.URL+"/auth/apple/callback", url.Values{"code": {"apple-code"}, "state": {loc.Query().Get("state")}})
+	if cb.Status != http.StatusFound && cb.Status != http.StatusSeeOther {
 		t.Fatalf("callback: %d %s", cb.Status, cb.Body)
 	}
 	api.mu.Lock()
