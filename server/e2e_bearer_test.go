@@ -458,3 +458,28 @@ func TestBearerUpstreamJWT(t *testing.T) {
 		t.Errorf("session upstream JWT: %v %v", sc, err)
 	}
 }
+
+// TestBearerOIDCIntrospection: a strategy extending the built-in oidc
+// introspects opaque tokens at the discovered introspection_endpoint,
+// with the client authentication discovery names.
+func TestBearerOIDCIntrospection(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	b := authtest.New(t, authtest.Options{
+		Strategies: `{"strategies": {"devoidc": {"extends": "oidc", "issuer": "{{IDP}}", "client_id": "basic-app",
+			"client_secret": "${env.BASIC_SECRET}", "redirect_path": "/auth/dev/callback", "scope": "openid email profile groups",
+			"bearer": {"introspect": true}}}}`,
+		Intercept: func(req *http.Request) (*http.Response, error) {
+			if req.URL.Path == "/oauth/introspect" {
+				calls.Add(1)
+			}
+			return nil, nil
+		}})
+	tok := accessTokenFor(t, b, "devoidc", authtest.Ada)
+	p := bearerGet(t, b, "/auth/verify", tok, nil)
+	wantOK(t, "an opaque token, introspected at the discovered endpoint", p, authtest.Ada.ID)
+	if calls.Load() != 1 || p.Header.Get("X-Auth-Strategy") != "devoidc" || p.Header.Get("X-Auth-Email") != authtest.Ada.Email {
+		t.Errorf("%d introspection calls, strategy %q, email %q", calls.Load(), p.Header.Get("X-Auth-Strategy"), p.Header.Get("X-Auth-Email"))
+	}
+	wantInvalidToken(t, "an unknown opaque token", bearerGet(t, b, "/auth/verify", "no-such-token-at-all", nil))
+}
