@@ -147,7 +147,7 @@ func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine
 	if !tok.HasScopes(required) {
 		s.log.Info("bearer", "outcome", "insufficient_scope", "strategy", tok.Strategy, "token", tok.ID[:12])
 		observe(OutcomeForbidden)
-		h.Set("Www-Authenticate", wwwNoScope+`, scope="`+strings.Join(required, " ")+`"`)
+		h.Set("Www-Authenticate", wwwNoScope+`, scope="`+scopeAttr(required)+`"`)
 		if json {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
 		} else {
@@ -260,6 +260,28 @@ func upstreamExtra(st *engine.Strategy, user json.RawMessage) map[string]any {
 		}
 	}
 	return out
+}
+
+// scopeAttr is the scope attribute of a WWW-Authenticate challenge: the
+// scopes that are RFC 6750 §3 scope-tokens (%x21 / %x23-5B / %x5D-7E),
+// space-joined; others (a quote, a backslash from a verify URL) are left
+// out rather than break the quoted string.
+func scopeAttr(scopes []string) string {
+	ok := func(sc string) bool {
+		for i := range len(sc) {
+			if c := sc[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return sc != ""
+	}
+	var out []string
+	for _, sc := range scopes {
+		if ok(sc) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // hasScopes reports whether have holds every scope of want.

@@ -483,3 +483,15 @@ func TestBearerOIDCIntrospection(t *testing.T) {
 	}
 	wantInvalidToken(t, "an unknown opaque token", bearerGet(t, b, "/auth/verify", "no-such-token-at-all", nil))
 }
+
+// TestBearerScopeChallenge: the insufficient_scope challenge names the
+// required scopes, and a quote in a verify URL's scope cannot break it.
+func TestBearerScopeChallenge(t *testing.T) {
+	t.Parallel()
+	b := bearerBench(t, true, nil, nil, nil)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	p := bearerGet(t, b, "/auth/verify?required_scopes="+url.QueryEscape(`orders:write,x"y,email`), tok, nil)
+	if got, want := p.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_scope", scope="orders:write email"`; p.Status != http.StatusForbidden || got != want {
+		t.Errorf("%d %q, want 403 %q", p.Status, got, want)
+	}
+}
