@@ -268,6 +268,8 @@ func TestBearerForgedSignature(t *testing.T) {
 	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
 	forged := resign(t, tok, func(c map[string]any) { c["sub"], c["groups"] = authtest.Ada.ID, []string{"admins"} })
 	wantInvalidToken(t, "Bob's token with Ada's sub", bearerGet(t, b, "/auth/verify", forged, nil))
+	b.Tokens.Add(tok, forged)
+	b.AssertNoSecrets("server logs", b.Logs.String()) // the refusal is logged without the token
 }
 
 func TestBearerAlgNone(t *testing.T) {
