@@ -239,6 +239,11 @@ func TestBearerOpaqueIntrospected(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d introspection calls for 5 checks, want 1 (the answer is kept)", n)
 	}
+	p := bearerGet(t, b, "/auth/verify", tok, nil)
+	if p.Header.Get("X-Auth-Email") != authtest.Ada.Email || p.Header.Get("X-Auth-Groups") != "admins,devs" ||
+		p.Header.Get("X-Auth-Scopes") != "openid email profile groups offline_access" {
+		t.Errorf("headers from the introspection answer: %v", p.Header)
+	}
 	// Revoked at the OP: refused once the kept answer is older than 60 s.
 	form := url.Values{"token": {tok}, "token_type_hint": {"access_token"}}
 	req, _ := http.NewRequest(http.MethodPost, b.IdPURL+"/revoke", strings.NewReader(form.Encode()))
