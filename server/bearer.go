@@ -58,6 +58,7 @@ type bearerAnswer struct {
 	ident  *identity
 	scopes []string // {X-Auth-Scopes}
 	extra  map[string]any
+	upKey  string       // its upstream JWT's cache key: "bearer:" + the token id
 	last   atomic.Int64 // Unix seconds of its last use, for the sweep
 }
 
@@ -80,7 +81,7 @@ func (s *Server) answerFor(tok *engine.BearerToken, eng *engine.Engine) *bearerA
 	}
 	u := newUser(tok.Strategy, tok.Subject, tok.Claims, tok.User, tok.Expiry)
 	u.Scopes, u.Bearer = slices.Clone(tok.Scopes), true
-	a := &bearerAnswer{tok: tok, user: u, ident: newIdentity(u)}
+	a := &bearerAnswer{tok: tok, user: u, ident: newIdentity(u), upKey: "bearer:" + tok.ID}
 	if len(tok.Scopes) > 0 {
 		a.scopes = []string{escapeHeader(strings.Join(tok.Scopes, " "), false)}
 	}
@@ -223,8 +224,7 @@ func (s *Server) requireBearer(w http.ResponseWriter, r *http.Request, eng *engi
 // reused while more than half of its life remains.
 func (u *upstreamSigner) forBearer(a *bearerAnswer) (*upstreamToken, error) {
 	now := u.now()
-	key := "bearer:" + a.tok.ID
-	if t := u.cache.get(key, a.ident, now); t != nil {
+	if t := u.cache.get(a.upKey, a.ident, now); t != nil {
 		return t, nil
 	}
 	end := a.tok.Expiry
@@ -242,7 +242,7 @@ func (u *upstreamSigner) forBearer(a *bearerAnswer) (*upstreamToken, error) {
 		return nil, err
 	}
 	t.ident = a.ident.vals
-	u.cache.put(key, t, now)
+	u.cache.put(a.upKey, t, now)
 	return t, nil
 }
 
