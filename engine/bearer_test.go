@@ -260,3 +260,22 @@ func TestVerifyBearerPicksByIssuer(t *testing.T) {
 		t.Errorf("two strategies, one issuer: %v", err)
 	}
 }
+
+// TestBearerIntrospectNeedsTheEndpoint: bearer.introspect on an oidc
+// strategy whose discovery document names no introspection_endpoint
+// stops the start, naming it.
+func TestBearerIntrospectNeedsTheEndpoint(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	file := `{"base_uri": "https://app.test", "strategies": {"acme": {"extends": "oidc", "issuer": "{{IDP}}",
+		"client_id": "` + testClientID + `", "client_secret": "${env.ACME_SECRET}", "bearer": {"introspect": true}}}}`
+	_, err := engine.New(parseFile(t, p.URL, file), p.options())
+	if err == nil || !strings.Contains(err.Error(), "names no introspection_endpoint") {
+		t.Errorf("New: %v", err)
+	}
+	// Without bearer.introspect the step is simply never run.
+	e := newEngine(t, parseFile(t, p.URL, strings.Replace(file, `{"introspect": true}`, "true", 1)), p.options())
+	if _, ok := e.Strategy("acme").LeftOut()["introspect"]; ok {
+		t.Error("an introspect step that never runs is reported as left out")
+	}
+}

@@ -32,6 +32,11 @@
 //	ts, err := e.Strategy("svc").TokenSource()        // keep and share it
 //	tok, err := ts.AccessToken(ctx)                   // one fetch however many ask
 //
+// API clients' access tokens (strategies with "bearer") are checked by the
+// engine as a whole, which picks the strategy by the token's issuer:
+//
+//	tok, err := e.VerifyBearer(ctx, token)           // tok.Subject, tok.Claims, tok.Scopes; err wraps ErrInvalidToken for a bad token
+//
 // Nothing is compiled here: templates were compiled once, by strategies.
 // Every outbound call takes the caller's context, runs under
 // Options.StepTimeout and reads at most Options.MaxResponseBytes of the

@@ -58,6 +58,7 @@ type bearerAnswer struct {
 	ident  *identity
 	scopes []string // {X-Auth-Scopes}
 	extra  map[string]any
+	upKey  string       // its upstream JWT's cache key: "bearer:" + the token id
 	last   atomic.Int64 // Unix seconds of its last use, for the sweep
 }
 
@@ -80,7 +81,7 @@ func (s *Server) answerFor(tok *engine.BearerToken, eng *engine.Engine) *bearerA
 	}
 	u := newUser(tok.Strategy, tok.Subject, tok.Claims, tok.User, tok.Expiry)
 	u.Scopes, u.Bearer = slices.Clone(tok.Scopes), true
-	a := &bearerAnswer{tok: tok, user: u, ident: newIdentity(u)}
+	a := &bearerAnswer{tok: tok, user: u, ident: newIdentity(u), upKey: "bearer:" + tok.ID}
 	if len(tok.Scopes) > 0 {
 		a.scopes = []string{escapeHeader(strings.Join(tok.Scopes, " "), false)}
 	}
@@ -147,7 +148,7 @@ func (s *Server) checkBearer(w http.ResponseWriter, r *http.Request, eng *engine
 	if !tok.HasScopes(required) {
 		s.log.Info("bearer", "outcome", "insufficient_scope", "strategy", tok.Strategy, "token", tok.ID[:12])
 		observe(OutcomeForbidden)
-		h.Set("Www-Authenticate", wwwNoScope+`, scope="`+strings.Join(required, " ")+`"`)
+		h.Set("Www-Authenticate", wwwNoScope+`, scope="`+scopeAttr(required)+`"`)
 		if json {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
 		} else {
@@ -223,8 +224,7 @@ func (s *Server) requireBearer(w http.ResponseWriter, r *http.Request, eng *engi
 // reused while more than half of its life remains.
 func (u *upstreamSigner) forBearer(a *bearerAnswer) (*upstreamToken, error) {
 	now := u.now()
-	key := "bearer:" + a.tok.ID
-	if t := u.cache.get(key, a.ident, now); t != nil {
+	if t := u.cache.get(a.upKey, a.ident, now); t != nil {
 		return t, nil
 	}
 	end := a.tok.Expiry
@@ -242,7 +242,7 @@ func (u *upstreamSigner) forBearer(a *bearerAnswer) (*upstreamToken, error) {
 		return nil, err
 	}
 	t.ident = a.ident.vals
-	u.cache.put(key, t, now)
+	u.cache.put(a.upKey, t, now)
 	return t, nil
 }
 
@@ -260,6 +260,28 @@ func upstreamExtra(st *engine.Strategy, user json.RawMessage) map[string]any {
 		}
 	}
 	return out
+}
+
+// scopeAttr is the scope attribute of a WWW-Authenticate challenge: the
+// scopes that are RFC 6750 §3 scope-tokens (%x21 / %x23-5B / %x5D-7E),
+// space-joined; others (a quote, a backslash from a verify URL) are left
+// out rather than break the quoted string.
+func scopeAttr(scopes []string) string {
+	ok := func(sc string) bool {
+		for i := range len(sc) {
+			if c := sc[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return sc != ""
+	}
+	var out []string
+	for _, sc := range scopes {
+		if ok(sc) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // hasScopes reports whether have holds every scope of want.

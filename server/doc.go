@@ -9,7 +9,7 @@
 //	GET  /auth/session              the session as JSON (401 without one)
 //	POST /auth/refresh              force a refresh
 //	POST /auth/signout              revoke, end the session, notify the webhook
-//	GET  /auth/verify               forward-auth for nginx, Traefik and Caddy
+//	GET  /auth/verify               forward-auth for nginx, Traefik and Caddy (a session, or Authorization: Bearer)
 //	POST /auth/{strategy}/backchannel-logout  the IdP ends sessions (when enabled)
 //	GET  /auth/token                the session's authflow-signed JWT (upstream_jwt)
 //	GET  /.well-known/jwks.json     authflow's public signing keys (upstream_jwt)

@@ -239,6 +239,11 @@ func TestBearerOpaqueIntrospected(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d introspection calls for 5 checks, want 1 (the answer is kept)", n)
 	}
+	p := bearerGet(t, b, "/auth/verify", tok, nil)
+	if p.Header.Get("X-Auth-Email") != authtest.Ada.Email || p.Header.Get("X-Auth-Groups") != "admins,devs" ||
+		p.Header.Get("X-Auth-Scopes") != "openid email profile groups offline_access" {
+		t.Errorf("headers from the introspection answer: %v", p.Header)
+	}
 	// Revoked at the OP: refused once the kept answer is older than 60 s.
 	form := url.Values{"token": {tok}, "token_type_hint": {"access_token"}}
 	req, _ := http.NewRequest(http.MethodPost, b.IdPURL+"/revoke", strings.NewReader(form.Encode()))
@@ -268,6 +273,8 @@ func TestBearerForgedSignature(t *testing.T) {
 	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
 	forged := resign(t, tok, func(c map[string]any) { c["sub"], c["groups"] = authtest.Ada.ID, []string{"admins"} })
 	wantInvalidToken(t, "Bob's token with Ada's sub", bearerGet(t, b, "/auth/verify", forged, nil))
+	b.Tokens.Add(tok, forged)
+	b.AssertNoSecrets("server logs", b.Logs.String()) // the refusal is logged without the token
 }
 
 func TestBearerAlgNone(t *testing.T) {
@@ -456,5 +463,42 @@ func TestBearerUpstreamJWT(t *testing.T) {
 	sc, _, err := api.verify(br.Verify().Header.Get("X-Auth-Token"))
 	if err != nil || sc["display_name"] != authtest.Ada.Name || sc["sid"] == nil {
 		t.Errorf("session upstream JWT: %v %v", sc, err)
+	}
+}
+
+// TestBearerOIDCIntrospection: a strategy extending the built-in oidc
+// introspects opaque tokens at the discovered introspection_endpoint,
+// with the client authentication discovery names.
+func TestBearerOIDCIntrospection(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	b := authtest.New(t, authtest.Options{
+		Strategies: `{"strategies": {"devoidc": {"extends": "oidc", "issuer": "{{IDP}}", "client_id": "basic-app",
+			"client_secret": "${env.BASIC_SECRET}", "redirect_path": "/auth/dev/callback", "scope": "openid email profile groups",
+			"bearer": {"introspect": true}}}}`,
+		Intercept: func(req *http.Request) (*http.Response, error) {
+			if req.URL.Path == "/oauth/introspect" {
+				calls.Add(1)
+			}
+			return nil, nil
+		}})
+	tok := accessTokenFor(t, b, "devoidc", authtest.Ada)
+	p := bearerGet(t, b, "/auth/verify", tok, nil)
+	wantOK(t, "an opaque token, introspected at the discovered endpoint", p, authtest.Ada.ID)
+	if calls.Load() != 1 || p.Header.Get("X-Auth-Strategy") != "devoidc" || p.Header.Get("X-Auth-Email") != authtest.Ada.Email {
+		t.Errorf("%d introspection calls, strategy %q, email %q", calls.Load(), p.Header.Get("X-Auth-Strategy"), p.Header.Get("X-Auth-Email"))
+	}
+	wantInvalidToken(t, "an unknown opaque token", bearerGet(t, b, "/auth/verify", "no-such-token-at-all", nil))
+}
+
+// TestBearerScopeChallenge: the insufficient_scope challenge names the
+// required scopes, and a quote in a verify URL's scope cannot break it.
+func TestBearerScopeChallenge(t *testing.T) {
+	t.Parallel()
+	b := bearerBench(t, true, nil, nil, nil)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	p := bearerGet(t, b, "/auth/verify?required_scopes="+url.QueryEscape(`orders:write,x"y,email`), tok, nil)
+	if got, want := p.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_scope", scope="orders:write email"`; p.Status != http.StatusForbidden || got != want {
+		t.Errorf("%d %q, want 403 %q", p.Status, got, want)
 	}
 }

@@ -2,6 +2,7 @@ package strategies
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -248,4 +249,21 @@ func (b *BearerPlan) String() string {
 		s += "; required scopes " + strings.Join(b.requiredScopes, " ")
 	}
 	return s
+}
+
+// explainIntrospect says when the introspect step runs: only with
+// bearer.introspect, and then the discovery document must name the
+// endpoint it reads (the engine does not start without it).
+func explainIntrospect(w io.Writer, sp *StrategyPlan) {
+	if b := sp.Bearer(); b == nil || !b.Introspect() {
+		fmt.Fprintf(w, "         never runs without \"bearer\": {\"introspect\": true}\n")
+		return
+	}
+	if !sp.Discovery() {
+		return
+	}
+	ms := discoveryMembers(sp.fields, func(t *Template) bool { return t.step == StepIntrospect && t.phase != PhaseVariable })
+	if len(ms) > 0 {
+		fmt.Fprintf(w, "         the engine does not start when the discovery document names no %s\n", strings.Join(ms, " or "))
+	}
 }

@@ -135,6 +135,10 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 				when = "for an opaque bearer token"
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n         reads %s\n", name, when, describeStep(st, *s, res), reads(name))
+			if name == StepIntrospect {
+				explainIntrospect(w, sp) // bearer.go
+				continue
+			}
 			leftOut("         ", name)
 		}
 	}

@@ -429,6 +429,15 @@ var agreementCases = []struct {
 	{"extends a built-in under another name", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}"}`), bothAccept},
 	{"omit an inherited step", strats(`"work": {"extends": "google", "client_id": "c", "client_secret": "${env.S}", "steps": [{"name": "refresh", "omit": true}]}`), bothAccept},
 
+	{"bearer true", acme(`"bearer": true, "required_scopes": ["orders:read"], "upstream_claims": {"plan": "subscription.plan"}`), bothAccept},
+	{"bearer with an audience", acme(`"bearer": {"audience": "${env.API_AUD}"}`), bothAccept},
+	{"bearer introspecting", acme(`"bearer": {"introspect": true}`, tokenStep, jwtStep, `{"name": "introspect", "uri": "https://sso.acme.test/introspect", "method": "POST", "form": {"token": "${bearer_token}"}}`), bothAccept},
+	{"bearer a string", acme(`"bearer": "yes"`), bothRefuse},
+	{"bearer with an unknown field", acme(`"bearer": {"aud": "x"}`), bothRefuse},
+	{"required_scopes a string", acme(`"bearer": true, "required_scopes": "a b"`), bothRefuse},
+	{"required scope with a space", acme(`"bearer": true, "required_scopes": ["a b"]`), bothRefuse},
+	{"upstream_claims an array", acme(`"upstream_claims": ["plan"]`), bothRefuse},
+
 	// Structural mistakes: both refuse.
 	{"extends a number", strats(`"work": {"extends": 1, "client_id": "c"}`), bothRefuse},
 	{"extends without client_id", strats(`"work": {"extends": "google", "client_secret": "${env.S}"}`), bothRefuse},
@@ -541,6 +550,9 @@ var agreementCases = []struct {
 	{"multi-tenant issuer without jwks_uri", acme("", tokenStep, `{"name": "jwt", "decode": "${token.id_token}", "issuer": "https://sso.acme.test/{tenantid}/v2.0"}`), loaderOnly},
 	{"a path segment in the query", acme("", tokenStep, jwtStep, `{"name": "info", "uri": "https://sso.acme.test/tokens?t=${segment:token.access_token}"}`), loaderOnly},
 	{"a path segment as the host", acme("", tokenStep, jwtStep, `{"name": "info", "uri": "https://${segment:token.host}/x"}`), loaderOnly},
+	{"required_scopes without bearer", acme(`"required_scopes": ["a"]`), loaderOnly},
+	{"bearer introspect without the step", acme(`"bearer": {"introspect": true}`), loaderOnly},
+	{"upstream claim named sub", acme(`"upstream_claims": {"sub": "id"}`), loaderOnly},
 	{"unknown ${variable}", acme("", `{"name": "token", "uri": "https://sso.acme.test/token", "method": "POST", "form": {"code": "${auht.code}"}}`, jwtStep), loaderOnly},
 	{"unclosed ${", acme(`"idp": "${env.IDP"`), loaderOnly},
 	{"extends a name that is no built-in", strats(`"work": {"extends": "googel", "client_id": "c", "client_secret": "${env.S}"}`), loaderOnly},
