@@ -31,7 +31,7 @@ var nonceBinding = map[string]string{
 	"slack":    "https://docs.slack.dev/authentication/using-pkce (PKCE makes the app a public client)",
 	"twitch":   "https://dev.twitch.tv/docs/authentication/getting-tokens-oidc (no code_challenge)",
 	"yahoo":    "https://developer.yahoo.com/oauth2/guide/openid_connect/ (nonce; no code_challenge documented)",
-	"kakao":    "https://developers.kakao.com/docs/latest/en/kakaologin/rest-api (nonce; PKCE not confirmed)",
+	"xero":     "https://developer.xero.com/documentation/guides/oauth2/auth-flow (web apps: no code_challenge; PKCE is the secretless grant type)",
 }
 
 // TestCatalogueValidates fills each built-in strategy's required values and
