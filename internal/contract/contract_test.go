@@ -154,27 +154,44 @@ func TestContracts(t *testing.T) {
 	}
 }
 
-// run plays the whole plan of the built-in name against the contract.
+// run plays the whole plan of the built-in name against the contract and
+// compares its explain output with the golden file.
 func run(t *testing.T, name string, c *contract) {
 	if len(c.Sources) == 0 {
 		t.Errorf("the contract names no source")
 	}
-	file := fmt.Sprintf(`{"base_uri": %q, "strategies": {%q: %s}}`, baseURI, name, c.Strategy)
+	explain, findings := play(name, c, c.Strategy)
+	for _, f := range findings {
+		t.Error(f)
+	}
+	if explain != nil {
+		golden(t, filepath.Join(explainDir, name+".golden"), explain)
+	}
+}
+
+// play runs the whole plan of the built-in name, as the strategy (a user's
+// entry for it) configures it, against the contract's provider. It returns
+// the strategy's explain output and every way the plan falls short of the
+// contract; none means the built-in keeps the contract.
+func play(name string, c *contract, strategy json.RawMessage) (explain []byte, findings []string) {
+	var out []string
+	fail := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	file := fmt.Sprintf(`{"base_uri": %q, "strategies": {%q: %s}}`, baseURI, name, strategy)
 	plan, err := strategies.Parse(name+".json", []byte(file))
 	if err != nil {
-		t.Fatalf("the contract's strategy: %v", err)
+		return nil, []string{fmt.Sprintf("the contract's strategy: %v", err)}
 	}
 	sp := plan.Strategy(name)
 	if sp == nil || !sp.Definition().Builtin {
-		t.Fatalf("the contract's strategy does not extend the built-in %q", name)
+		return nil, []string{fmt.Sprintf("the contract's strategy does not extend the built-in %q", name)}
 	}
-	var explain bytes.Buffer
-	if err := strategies.Explain(&explain, sp); err != nil {
-		t.Fatal(err)
+	var b bytes.Buffer
+	if err := strategies.Explain(&b, sp); err != nil {
+		return nil, []string{fmt.Sprintf("explain: %v", err)}
 	}
-	golden(t, filepath.Join(explainDir, name+".golden"), explain.Bytes())
+	explain = b.Bytes()
 
-	p := newProvider(t, name, c)
+	p := newProvider(name, c)
 	srv := httptest.NewServer(p)
 	defer srv.Close()
 	target, _ := url.Parse(srv.URL)
@@ -189,7 +206,7 @@ func run(t *testing.T, name string, c *contract) {
 		},
 	})
 	if err != nil {
-		t.Fatalf("engine: %v%s", err, p.failures())
+		return explain, append(out, fmt.Sprintf("engine: %v%s", err, p.failures()))
 	}
 	defer e.Close()
 	s := e.Strategy(name)
@@ -199,11 +216,11 @@ func run(t *testing.T, name string, c *contract) {
 	l := s.NewLogin()
 	u, err := s.AuthCodeURL(l)
 	if err != nil {
-		t.Fatal(err)
+		return explain, append(out, fmt.Sprintf("authorize: %v", err))
 	}
 	p.checkRedirect("authorize", c.Authorize, u)
 	if f := p.failures(); f != "" {
-		t.Fatal(strings.TrimPrefix(f, "\n"))
+		return explain, append(out, strings.TrimPrefix(f, "\n"))
 	}
 
 	// The callback and its steps.
@@ -215,15 +232,15 @@ func run(t *testing.T, name string, c *contract) {
 	res, err := s.Exchange(ctx, l, q)
 	p.end()
 	if err != nil {
-		t.Fatalf("login: %v%s", err, p.failures())
+		return explain, append(out, fmt.Sprintf("login: %v%s", err, p.failures()))
 	}
 	if res.Subject() != c.Expect.Subject {
-		t.Errorf("subject %q, want %q", res.Subject(), c.Expect.Subject)
+		fail("subject %q, want %q", res.Subject(), c.Expect.Subject)
 	}
-	for k, want := range c.Expect.Claims {
+	for _, k := range sortedKeys(rawKeys(c.Expect.Claims)) {
 		got, _ := json.Marshal(res.Claims[k])
-		if !jsonEqual(got, want) {
-			t.Errorf("claim %s = %s, want %s", k, got, want)
+		if !jsonEqual(got, c.Expect.Claims[k]) {
+			fail("claim %s = %s, want %s", k, got, c.Expect.Claims[k])
 		}
 	}
 	tokens := res.Tokens
@@ -231,39 +248,38 @@ func run(t *testing.T, name string, c *contract) {
 	// Refresh.
 	switch {
 	case c.Refresh == nil && s.CanRefresh():
-		t.Errorf("the built-in has a refresh step; the contract documents no refresh")
+		fail("the built-in has a refresh step; the contract documents no refresh")
 	case c.Refresh != nil && !s.CanRefresh():
-		t.Errorf("the provider documents refresh; the built-in has no refresh step")
+		fail("the provider documents refresh; the built-in has no refresh step")
 	case c.Refresh != nil:
 		if tokens.RefreshToken == "" {
-			t.Fatalf("the contract's token answer has no refresh_token, so refresh cannot run")
+			return explain, append(out, "the contract's token answer has no refresh_token, so refresh cannot run")
 		}
 		p.begin("refresh", c.Refresh)
 		nt, err := s.Refresh(ctx, tokens)
 		p.end()
 		if err != nil {
-			t.Fatalf("refresh: %v%s", err, p.failures())
+			return explain, append(out, fmt.Sprintf("refresh: %v%s", err, p.failures()))
 		}
 		if nt.AccessToken == tokens.AccessToken {
-			t.Errorf("refresh kept the old access token")
+			fail("refresh kept the old access token")
 		}
 		tokens = nt
 	}
 
 	// Revoke.
-	def := s.Definition()
-	hasRevoke := def.Step(strategies.StepRevoke) != nil && s.LeftOut()[strategies.StepRevoke] == ""
+	hasRevoke := s.Definition().Step(strategies.StepRevoke) != nil && s.LeftOut()[strategies.StepRevoke] == ""
 	switch {
 	case c.Revoke == nil && hasRevoke:
-		t.Errorf("the built-in has a revoke step; the contract documents no revocation")
+		fail("the built-in has a revoke step; the contract documents no revocation")
 	case c.Revoke != nil && !hasRevoke:
-		t.Errorf("the provider documents revocation; the built-in has no revoke step")
+		fail("the provider documents revocation; the built-in has no revoke step")
 	case c.Revoke != nil:
 		p.begin("revoke", c.Revoke)
 		err := s.Revoke(ctx, tokens)
 		p.end()
 		if err != nil {
-			t.Fatalf("revoke: %v%s", err, p.failures())
+			return explain, append(out, fmt.Sprintf("revoke: %v%s", err, p.failures()))
 		}
 	}
 
@@ -271,25 +287,35 @@ func run(t *testing.T, name string, c *contract) {
 	lu, err := s.LogoutURL(tokens.IDToken, postLogout)
 	switch {
 	case err != nil:
-		t.Errorf("logout: %v", err)
+		fail("logout: %v", err)
 	case lu != "" && c.Logout == nil:
-		t.Errorf("the built-in redirects to %s at sign-out; the contract documents no logout", lu)
+		fail("the built-in redirects to %s at sign-out; the contract documents no logout", lu)
 	case lu == "" && c.Logout != nil:
-		t.Errorf("the provider documents RP-initiated logout at %s; the built-in has no logout_uri", c.Logout.URL)
+		fail("the provider documents RP-initiated logout at %s; the built-in has no logout_uri", c.Logout.URL)
 	case lu != "":
+		p.mu.Lock()
 		p.idToken = tokens.IDToken
+		p.mu.Unlock()
 		p.checkRedirect("logout", *c.Logout, lu)
 	}
 	if f := p.failures(); f != "" {
-		t.Error(strings.TrimPrefix(f, "\n"))
+		out = append(out, strings.TrimPrefix(f, "\n"))
 	}
+	return explain, out
+}
+
+func rawKeys(m map[string]json.RawMessage) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
 }
 
 // provider is the httptest stand-in for one provider: it serves the
 // contract's static documents at any time and the requests of the current
 // phase in order, and records every way a request falls short.
 type provider struct {
-	t        *testing.T
 	name     string
 	c        *contract
 	key      *rsa.PrivateKey
@@ -306,16 +332,16 @@ type provider struct {
 	problems  []string
 }
 
-func newProvider(t *testing.T, name string, c *contract) *provider {
+func newProvider(name string, c *contract) *provider {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // crypto/rand does not fail
 	}
 	code := c.Code
 	if code == "" {
 		code = defaultCode
 	}
-	return &provider{t: t, name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback"}
+	return &provider{name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback"}
 }
 
 func (p *provider) failf(format string, args ...any) {
