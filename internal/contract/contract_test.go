@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +72,14 @@ type contract struct {
 	Refresh      []exchange        `json:"refresh"` // absent: the provider documents no refresh
 	Revoke       []exchange        `json:"revoke"`  // absent: no revocation
 	Logout       *redirect         `json:"logout"`  // absent: no RP-initiated logout
-	IDToken      *struct {
+	// Refusals are the provider's documented error answers to the code
+	// exchange (the first login request), each of which must fail the login
+	// with the error code given: quirks such as an error answered with 200.
+	Refusals []struct {
+		Answer answer `json:"answer"`
+		Code   string `json:"code"`
+	} `json:"refusals"`
+	IDToken *struct {
 		Issuer string         `json:"issuer"`
 		Claims map[string]any `json:"claims"`
 	} `json:"id_token"`
@@ -102,12 +110,15 @@ type exchange struct {
 	Query      map[string]string `json:"query"`   // required query parameters
 	Headers    map[string]string `json:"headers"` // required headers
 	Absent     []string          `json:"absent"`  // body members the provider refuses
-	Answer     struct {
-		Status      int             `json:"status"` // default 200
-		ContentType string          `json:"content_type"`
-		JSON        json.RawMessage `json:"json"`
-		Body        string          `json:"body"`
-	} `json:"answer"`
+	Answer     answer            `json:"answer"`
+}
+
+// answer is a canned answer.
+type answer struct {
+	Status      int             `json:"status"` // default 200
+	ContentType string          `json:"content_type"`
+	JSON        json.RawMessage `json:"json"`
+	Body        string          `json:"body"`
 }
 
 // TestContracts runs every built-in against its contract.
@@ -300,6 +311,34 @@ func play(name string, c *contract, strategy json.RawMessage) (explain []byte, f
 	}
 	if f := p.failures(); f != "" {
 		out = append(out, strings.TrimPrefix(f, "\n"))
+	}
+
+	// The documented refusals of the code exchange.
+	for i, r := range c.Refusals {
+		if len(c.Login) == 0 {
+			break
+		}
+		l := s.NewLogin()
+		u, err := s.AuthCodeURL(l)
+		if err != nil {
+			return explain, append(out, fmt.Sprintf("refusal %d: authorize: %v", i+1, err))
+		}
+		p.checkRedirect("authorize", c.Authorize, u)
+		x := c.Login[0]
+		x.Answer = r.Answer
+		p.begin("refusal", []exchange{x})
+		_, err = s.Exchange(ctx, l, url.Values{"code": {p.code}, "state": {l.State}})
+		p.mu.Lock()
+		p.next = 1 // the steps after the refused one are not expected
+		p.mu.Unlock()
+		p.end()
+		var pe *engine.ProviderError
+		if !errors.As(err, &pe) || string(pe.Code) != r.Code {
+			fail("refusal %d: the provider answers %s; the login must fail with %q, got %v", i+1, clip(string(r.Answer.JSON)), r.Code, err)
+		}
+		if f := p.failures(); f != "" {
+			out = append(out, strings.TrimPrefix(f, "\n"))
+		}
 	}
 	return explain, out
 }
