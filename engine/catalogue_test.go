@@ -74,7 +74,7 @@ func builtinsDiscovery() *http.Client {
 		"https://door.example.com",
 		"https://gitea.example.com",
 		"https://oauth.id.jumpcloud.com/",
-		"https://idm.example.com/oauth2/openid/authflow",
+		"https://idm.example.com/oauth2/openid/authflow/",
 		"https://abc123.logto.app/oidc",
 		"https://acme.onelogin.com/oidc/2",
 		"https://auth.pingone.com/abcd1234-ef56-7890-abcd-ef1234567890/as",

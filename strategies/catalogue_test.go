@@ -33,8 +33,8 @@ var nonceBinding = map[string]string{
 	"slack":    "https://docs.slack.dev/authentication/using-pkce (PKCE makes the app a public client)",
 	"twitch":   "https://dev.twitch.tv/docs/authentication/getting-tokens-oidc (no code_challenge)",
 	"yahoo":    "https://developer.yahoo.com/oauth2/guide/openid_connect/ (nonce; no code_challenge documented)",
-	"kakao":    "https://developers.kakao.com/docs/latest/en/kakaologin/rest-api (nonce; PKCE not confirmed)",
-	"apple":    "https://developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server (nonce; no code_challenge documented)",
+	"xero":     "https://developer.xero.com/documentation/guides/oauth2/auth-flow (web apps: no code_challenge; PKCE is the secretless grant type)",
+	"apple":    "https://developer.apple.com/documentation/signinwithapplerestapi/request-an-authorization-to-the-sign-in-with-apple-server (nonce; no code_challenge documented)",
 }
 
 // TestCatalogueValidates fills each built-in strategy's required values and
@@ -55,7 +55,8 @@ func TestCatalogueValidates(t *testing.T) {
 				switch k {
 				case "client_secret":
 					v = "${env.SECRET}"
-				case "okta_uri", "realm_uri":
+				case "okta_uri", "realm_uri", "casdoor_uri", "authelia_uri", "authentik_uri", "gitea_uri",
+					"kanidm_uri", "logto_uri", "zitadel_uri":
 					v = "https://idp.example.com/" + k
 				case "domain":
 					v = "idp.example.com"

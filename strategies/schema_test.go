@@ -165,7 +165,8 @@ func fillRequired(k string) string {
 	switch k {
 	case "client_secret":
 		return "${env.SECRET}"
-	case "okta_uri", "realm_uri":
+	case "okta_uri", "realm_uri", "casdoor_uri", "authelia_uri", "authentik_uri", "gitea_uri",
+		"kanidm_uri", "logto_uri", "zitadel_uri":
 		return "https://idp.example.com/" + k
 	case "domain":
 		return "idp.example.com"

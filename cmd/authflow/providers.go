@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// providersDocs is where a built-in without a "docs" key is described.
+// providersDocs is where a built-in without a "docs" key is described (a
+// section per built-in).
 const providersDocs = "https://github.com/authflow/authflow/blob/main/docs/providers.md"
 
 func newProvidersCmd() *cobra.Command {
@@ -30,7 +31,7 @@ key; docs/providers.md describes each built-in further).`,
 				}
 				docs := st.Docs
 				if docs == "" {
-					docs = providersDocs + "#" + st.Name
+					docs = providersDocs
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Name, st.Label, strings.Join(st.Required(), ", "), strings.Join(names, ", "), docs)
 			}

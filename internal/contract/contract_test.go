@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +72,14 @@ type contract struct {
 	Refresh      []exchange        `json:"refresh"` // absent: the provider documents no refresh
 	Revoke       []exchange        `json:"revoke"`  // absent: no revocation
 	Logout       *redirect         `json:"logout"`  // absent: no RP-initiated logout
-	IDToken      *struct {
+	// Refusals are the provider's documented error answers to the code
+	// exchange (the first login request), each of which must fail the login
+	// with the error code given: quirks such as an error answered with 200.
+	Refusals []struct {
+		Answer answer `json:"answer"`
+		Code   string `json:"code"`
+	} `json:"refusals"`
+	IDToken *struct {
 		Issuer string         `json:"issuer"`
 		Claims map[string]any `json:"claims"`
 	} `json:"id_token"`
@@ -102,12 +110,15 @@ type exchange struct {
 	Query      map[string]string `json:"query"`   // required query parameters
 	Headers    map[string]string `json:"headers"` // required headers
 	Absent     []string          `json:"absent"`  // body members the provider refuses
-	Answer     struct {
-		Status      int             `json:"status"` // default 200
-		ContentType string          `json:"content_type"`
-		JSON        json.RawMessage `json:"json"`
-		Body        string          `json:"body"`
-	} `json:"answer"`
+	Answer     answer            `json:"answer"`
+}
+
+// answer is a canned answer.
+type answer struct {
+	Status      int             `json:"status"` // default 200
+	ContentType string          `json:"content_type"`
+	JSON        json.RawMessage `json:"json"`
+	Body        string          `json:"body"`
 }
 
 // TestContracts runs every built-in against its contract.
@@ -154,27 +165,44 @@ func TestContracts(t *testing.T) {
 	}
 }
 
-// run plays the whole plan of the built-in name against the contract.
+// run plays the whole plan of the built-in name against the contract and
+// compares its explain output with the golden file.
 func run(t *testing.T, name string, c *contract) {
 	if len(c.Sources) == 0 {
 		t.Errorf("the contract names no source")
 	}
-	file := fmt.Sprintf(`{"base_uri": %q, "strategies": {%q: %s}}`, baseURI, name, c.Strategy)
+	explain, findings := play(name, c, c.Strategy)
+	for _, f := range findings {
+		t.Error(f)
+	}
+	if explain != nil {
+		golden(t, filepath.Join(explainDir, name+".golden"), explain)
+	}
+}
+
+// play runs the whole plan of the built-in name, as the strategy (a user's
+// entry for it) configures it, against the contract's provider. It returns
+// the strategy's explain output and every way the plan falls short of the
+// contract; none means the built-in keeps the contract.
+func play(name string, c *contract, strategy json.RawMessage) (explain []byte, findings []string) {
+	var out []string
+	fail := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	file := fmt.Sprintf(`{"base_uri": %q, "strategies": {%q: %s}}`, baseURI, name, strategy)
 	plan, err := strategies.Parse(name+".json", []byte(file))
 	if err != nil {
-		t.Fatalf("the contract's strategy: %v", err)
+		return nil, []string{fmt.Sprintf("the contract's strategy: %v", err)}
 	}
 	sp := plan.Strategy(name)
 	if sp == nil || !sp.Definition().Builtin {
-		t.Fatalf("the contract's strategy does not extend the built-in %q", name)
+		return nil, []string{fmt.Sprintf("the contract's strategy does not extend the built-in %q", name)}
 	}
-	var explain bytes.Buffer
-	if err := strategies.Explain(&explain, sp); err != nil {
-		t.Fatal(err)
+	var b bytes.Buffer
+	if err := strategies.Explain(&b, sp); err != nil {
+		return nil, []string{fmt.Sprintf("explain: %v", err)}
 	}
-	golden(t, filepath.Join(explainDir, name+".golden"), explain.Bytes())
+	explain = b.Bytes()
 
-	p := newProvider(t, name, c)
+	p := newProvider(name, c)
 	srv := httptest.NewServer(p)
 	defer srv.Close()
 	target, _ := url.Parse(srv.URL)
@@ -189,7 +217,7 @@ func run(t *testing.T, name string, c *contract) {
 		},
 	})
 	if err != nil {
-		t.Fatalf("engine: %v%s", err, p.failures())
+		return explain, append(out, fmt.Sprintf("engine: %v%s", err, p.failures()))
 	}
 	defer e.Close()
 	s := e.Strategy(name)
@@ -199,11 +227,11 @@ func run(t *testing.T, name string, c *contract) {
 	l := s.NewLogin()
 	u, err := s.AuthCodeURL(l)
 	if err != nil {
-		t.Fatal(err)
+		return explain, append(out, fmt.Sprintf("authorize: %v", err))
 	}
 	p.checkRedirect("authorize", c.Authorize, u)
 	if f := p.failures(); f != "" {
-		t.Fatal(strings.TrimPrefix(f, "\n"))
+		return explain, append(out, strings.TrimPrefix(f, "\n"))
 	}
 
 	// The callback and its steps.
@@ -215,15 +243,15 @@ func run(t *testing.T, name string, c *contract) {
 	res, err := s.Exchange(ctx, l, q)
 	p.end()
 	if err != nil {
-		t.Fatalf("login: %v%s", err, p.failures())
+		return explain, append(out, fmt.Sprintf("login: %v%s", err, p.failures()))
 	}
 	if res.Subject() != c.Expect.Subject {
-		t.Errorf("subject %q, want %q", res.Subject(), c.Expect.Subject)
+		fail("subject %q, want %q", res.Subject(), c.Expect.Subject)
 	}
-	for k, want := range c.Expect.Claims {
+	for _, k := range sortedKeys(rawKeys(c.Expect.Claims)) {
 		got, _ := json.Marshal(res.Claims[k])
-		if !jsonEqual(got, want) {
-			t.Errorf("claim %s = %s, want %s", k, got, want)
+		if !jsonEqual(got, c.Expect.Claims[k]) {
+			fail("claim %s = %s, want %s", k, got, c.Expect.Claims[k])
 		}
 	}
 	tokens := res.Tokens
@@ -231,39 +259,38 @@ func run(t *testing.T, name string, c *contract) {
 	// Refresh.
 	switch {
 	case c.Refresh == nil && s.CanRefresh():
-		t.Errorf("the built-in has a refresh step; the contract documents no refresh")
+		fail("the built-in has a refresh step; the contract documents no refresh")
 	case c.Refresh != nil && !s.CanRefresh():
-		t.Errorf("the provider documents refresh; the built-in has no refresh step")
+		fail("the provider documents refresh; the built-in has no refresh step")
 	case c.Refresh != nil:
 		if tokens.RefreshToken == "" {
-			t.Fatalf("the contract's token answer has no refresh_token, so refresh cannot run")
+			return explain, append(out, "the contract's token answer has no refresh_token, so refresh cannot run")
 		}
 		p.begin("refresh", c.Refresh)
 		nt, err := s.Refresh(ctx, tokens)
 		p.end()
 		if err != nil {
-			t.Fatalf("refresh: %v%s", err, p.failures())
+			return explain, append(out, fmt.Sprintf("refresh: %v%s", err, p.failures()))
 		}
 		if nt.AccessToken == tokens.AccessToken {
-			t.Errorf("refresh kept the old access token")
+			fail("refresh kept the old access token")
 		}
 		tokens = nt
 	}
 
 	// Revoke.
-	def := s.Definition()
-	hasRevoke := def.Step(strategies.StepRevoke) != nil && s.LeftOut()[strategies.StepRevoke] == ""
+	hasRevoke := s.Definition().Step(strategies.StepRevoke) != nil && s.LeftOut()[strategies.StepRevoke] == ""
 	switch {
 	case c.Revoke == nil && hasRevoke:
-		t.Errorf("the built-in has a revoke step; the contract documents no revocation")
+		fail("the built-in has a revoke step; the contract documents no revocation")
 	case c.Revoke != nil && !hasRevoke:
-		t.Errorf("the provider documents revocation; the built-in has no revoke step")
+		fail("the provider documents revocation; the built-in has no revoke step")
 	case c.Revoke != nil:
 		p.begin("revoke", c.Revoke)
 		err := s.Revoke(ctx, tokens)
 		p.end()
 		if err != nil {
-			t.Fatalf("revoke: %v%s", err, p.failures())
+			return explain, append(out, fmt.Sprintf("revoke: %v%s", err, p.failures()))
 		}
 	}
 
@@ -271,25 +298,63 @@ func run(t *testing.T, name string, c *contract) {
 	lu, err := s.LogoutURL(tokens.IDToken, postLogout)
 	switch {
 	case err != nil:
-		t.Errorf("logout: %v", err)
+		fail("logout: %v", err)
 	case lu != "" && c.Logout == nil:
-		t.Errorf("the built-in redirects to %s at sign-out; the contract documents no logout", lu)
+		fail("the built-in redirects to %s at sign-out; the contract documents no logout", lu)
 	case lu == "" && c.Logout != nil:
-		t.Errorf("the provider documents RP-initiated logout at %s; the built-in has no logout_uri", c.Logout.URL)
+		fail("the provider documents RP-initiated logout at %s; the built-in has no logout_uri", c.Logout.URL)
 	case lu != "":
+		p.mu.Lock()
 		p.idToken = tokens.IDToken
+		p.mu.Unlock()
 		p.checkRedirect("logout", *c.Logout, lu)
 	}
 	if f := p.failures(); f != "" {
-		t.Error(strings.TrimPrefix(f, "\n"))
+		out = append(out, strings.TrimPrefix(f, "\n"))
 	}
+
+	// The documented refusals of the code exchange.
+	for i, r := range c.Refusals {
+		if len(c.Login) == 0 {
+			break
+		}
+		l := s.NewLogin()
+		u, err := s.AuthCodeURL(l)
+		if err != nil {
+			return explain, append(out, fmt.Sprintf("refusal %d: authorize: %v", i+1, err))
+		}
+		p.checkRedirect("authorize", c.Authorize, u)
+		x := c.Login[0]
+		x.Answer = r.Answer
+		p.begin("refusal", []exchange{x})
+		_, err = s.Exchange(ctx, l, url.Values{"code": {p.code}, "state": {l.State}})
+		p.mu.Lock()
+		p.next = 1 // the steps after the refused one are not expected
+		p.mu.Unlock()
+		p.end()
+		var pe *engine.ProviderError
+		if !errors.As(err, &pe) || string(pe.Code) != r.Code {
+			fail("refusal %d: the provider answers %s; the login must fail with %q, got %v", i+1, clip(string(r.Answer.JSON)), r.Code, err)
+		}
+		if f := p.failures(); f != "" {
+			out = append(out, strings.TrimPrefix(f, "\n"))
+		}
+	}
+	return explain, out
+}
+
+func rawKeys(m map[string]json.RawMessage) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
 }
 
 // provider is the httptest stand-in for one provider: it serves the
 // contract's static documents at any time and the requests of the current
 // phase in order, and records every way a request falls short.
 type provider struct {
-	t        *testing.T
 	name     string
 	c        *contract
 	key      *rsa.PrivateKey
@@ -306,16 +371,16 @@ type provider struct {
 	problems  []string
 }
 
-func newProvider(t *testing.T, name string, c *contract) *provider {
+func newProvider(name string, c *contract) *provider {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // crypto/rand does not fail
 	}
 	code := c.Code
 	if code == "" {
 		code = defaultCode
 	}
-	return &provider{t: t, name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback"}
+	return &provider{name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback"}
 }
 
 func (p *provider) failf(format string, args ...any) {

@@ -15,7 +15,10 @@
 // The test also compares `authflow explain` of each contract's strategy with
 // testdata/explain/NAME.golden (go test ./internal/contract -update rewrites
 // them), so that any change to a built-in shows in review. Adding a built-in
-// is adding its contract file; the test fails for a built-in without one.
+// is adding its contract file (and running -update once for its golden); the
+// test fails for a built-in without one. TestContractCatchesMistakes shows
+// that a contract fails when a built-in sends the wrong client
+// authentication, leaves out a required parameter, or calls the wrong path.
 //
 // The file format is described on the contract type in contract_test.go.
 package contract
