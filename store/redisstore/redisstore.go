@@ -7,10 +7,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/authflow/authflow/store"
@@ -87,15 +90,45 @@ const resp2 = 2
 
 // plainConn is a TCP connection that hides its file descriptor from
 // go-redis. go-redis peeks at the socket of every connection it takes from
-// its pool (a recvfrom with MSG_PEEK, after clearing the deadlines: 11% of
-// a forward-auth check's CPU under load), to find connections the server
-// closed, and pending RESP3 push notifications. authflow speaks RESP2 (no
-// pushes), and a connection the server closed fails its command with EOF,
-// which go-redis retries on a new connection (MaxRetries; every command
-// authflow sends may be sent twice: GET, SET NX, DEL, and scripts that
-// compare before they write). go-redis skips the peek for connections
-// that are not syscall.Conn (as it always has for TLS ones).
+// its pool (clearing its deadlines, then a recvfrom with MSG_PEEK: 11% of a
+// forward-auth check's CPU under load) to find connections the server has
+// closed, and RESP3 push notifications. authflow speaks RESP2, so there are
+// no pushes; and it skips the peek for connections that are not
+// syscall.Conn, as go-redis always has for TLS ones. A connection the
+// server closed (a restart, Redis's timeout, a proxy's idle timeout) is
+// then found when a command on it fails with EOF or a reset: see
+// retryClosedConns.
 type plainConn struct{ net.Conn }
+
+// retryClosedConns is a go-redis hook that sends a command again, up to
+// tries times, while it fails on a connection the server had closed.
+// go-redis drops such a connection and retries on another by itself, but
+// MaxRetries times only (3), so a pool of idle connections all closed at
+// once would fail a few commands before it is clear. A command that fails
+// so was never read by Redis (the connection was closed before it was
+// sent) and is safe to send again; one whose connection broke after Redis
+// ran it is sent again by go-redis's own retries as well.
+type retryClosedConns struct{ tries int }
+
+// closedConn reports whether err is a connection the server had closed.
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (h retryClosedConns) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h retryClosedConns) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		for i := 1; i < h.tries && closedConn(err) && ctx.Err() == nil; i++ {
+			err = next(ctx, cmd)
+		}
+		return err
+	}
+}
+func (h retryClosedConns) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next // authflow sends no pipelines
+}
 
 // dialer is go-redis's own dialer (its timeout, keep-alive and TLS),
 // making plainConns.
@@ -113,6 +146,16 @@ func dialer(timeout time.Duration, tlsConfig *tls.Config) func(ctx context.Conte
 	}
 }
 
+// withRetries adds retryClosedConns to c, whose pools hold poolSize
+// connections each (go-redis's default when 0: 10 per GOMAXPROCS).
+func withRetries(c redis.UniversalClient, poolSize int) redis.UniversalClient {
+	if poolSize <= 0 {
+		poolSize = 10 * runtime.GOMAXPROCS(0)
+	}
+	c.AddHook(retryClosedConns{tries: poolSize + 1})
+	return c
+}
+
 func newClient(o Options) (redis.UniversalClient, string, error) {
 	switch o.Mode {
 	case "", Single:
@@ -122,7 +165,7 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		}
 		opts.Protocol = resp2
 		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
-		return redis.NewClient(opts), opts.Addr, nil
+		return withRetries(redis.NewClient(opts), opts.PoolSize), opts.Addr, nil
 	case Sentinel:
 		opts, err := redis.ParseFailoverURL(o.URL)
 		if err != nil {
@@ -133,7 +176,7 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		}
 		opts.Protocol = resp2
 		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
-		return redis.NewFailoverClient(opts), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
+		return withRetries(redis.NewFailoverClient(opts), opts.PoolSize), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
 	case Cluster:
 		opts, err := redis.ParseClusterURL(o.URL)
 		if err != nil {
@@ -141,7 +184,7 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		}
 		opts.Protocol = resp2
 		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
-		return redis.NewClusterClient(opts), "cluster " + strings.Join(opts.Addrs, ","), nil
+		return withRetries(redis.NewClusterClient(opts), opts.PoolSize), "cluster " + strings.Join(opts.Addrs, ","), nil
 	}
 	return nil, "", fmt.Errorf("redisstore: redis mode %q: want single, sentinel or cluster", o.Mode)
 }
