@@ -119,7 +119,7 @@ func New(t testing.TB, o Options) *Bench {
 				RedirectURIs: []string{b.URL + "/auth/devpost/callback"}},
 			{ID: PublicClient, RedirectURIs: []string{b.URL + "/auth/devpublic/callback"}},
 		},
-		Users: []devidp.User{Ada, Bob, Eve},
+		Users: []devidp.User{Ada(), Bob(), Eve()},
 	})
 	if err != nil {
 		idpSrv.Close()
