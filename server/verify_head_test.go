@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,6 @@ import (
 	"github.com/authflow/authflow/engine"
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/store/redisstore"
-	"github.com/authflow/authflow/strategies"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -57,19 +55,6 @@ func (c *commandLog) take() string {
 // timeout, on a clock of its own.
 func headServer(t *testing.T) (*Server, *commandLog, *atomic.Int64) {
 	t.Helper()
-	data, err := os.ReadFile("../testdata/spec_example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := strategies.Parse("spec_example.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(set, engine.Options{LookupEnv: func(string) (string, bool) { return "secret", true }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(eng.Close)
 	_, prefix := testredis.Client(t) // removes the prefix's keys at the end
 	st, err := redisstore.Open(t.Context(), redisstore.Options{URL: testredis.URL(t), Prefix: prefix})
 	if err != nil {
@@ -80,11 +65,8 @@ func headServer(t *testing.T) (*Server, *commandLog, *atomic.Int64) {
 	st.Client().AddHook(log)
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
-	s, err := New(eng, Config{BaseURI: "https://app.example.com", Store: st, IdleTimeout: time.Hour,
+	s := benchServerConfig(t, Config{BaseURI: "https://app.example.com", Store: st, IdleTimeout: time.Hour,
 		Now: func() time.Time { return time.Unix(0, now.Load()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(s.Close)
 	return s, log, &now
 }
