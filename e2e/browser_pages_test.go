@@ -128,15 +128,15 @@ func TestBrowserPages(t *testing.T) {
 	load("Continue with Dev (Basic)", 200, chromedp.Click(chromedp.JSPath(
 		`[...document.querySelectorAll("main a")].find(a => a.textContent.trim() === "Continue with Dev (Basic)")`)))
 	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("username"), authtest.Ada.Username),
-		chromedp.SendKeys(chromedp.ID("password"), authtest.Ada.Password)); err != nil {
+		chromedp.SendKeys(chromedp.ID("username"), authtest.Ada().Username),
+		chromedp.SendKeys(chromedp.ID("password"), authtest.Ada().Password)); err != nil {
 		t.Fatalf("fill the login form: %v", err)
 	}
 	shot("idp-login")
 	load("submit the login form", 200, chromedp.Click(chromedp.CSS(`button[type=submit]`)))
 	at(base + "/")
-	if got := text("#user"); got != authtest.Ada.Name {
-		t.Errorf("signed in as %q, want %q", got, authtest.Ada.Name)
+	if got := text("#user"); got != authtest.Ada().Name {
+		t.Errorf("signed in as %q, want %q", got, authtest.Ada().Name)
 	}
 	if got := text("#strategy"); got != "Dev (Basic)" {
 		t.Errorf("strategy %q", got)

@@ -38,7 +38,7 @@ func loginWithUserinfo(t *testing.T, b *authtest.Bench, tp *authtest.Rewriter, f
 	t.Helper()
 	tp.Arm(withFields(fields))
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	_, s := br.Session()
 	user, _ := s["user"].(map[string]any)
 	for k, want := range fields {

@@ -221,7 +221,7 @@ func TestAttackStateMismatch(t *testing.T) {
 		{
 			name: "state never issued",
 			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
+				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada())
 				return atkQuery(t, cb, map[string]string{"state": atkRandom()}), cb
 			},
 			outcome: "state_mismatch", cause: "no pending login", genuineAfter: http.StatusFound,
@@ -229,7 +229,7 @@ func TestAttackStateMismatch(t *testing.T) {
 		{
 			name: "no state",
 			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
+				cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada())
 				return atkQuery(t, cb, map[string]string{"state": ""}), cb
 			},
 			outcome: "state_mismatch", cause: "no pending login", genuineAfter: http.StatusFound,
@@ -240,7 +240,7 @@ func TestAttackStateMismatch(t *testing.T) {
 			// the devpost login is spent too.
 			name: "state of another strategy",
 			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
-				cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada)
+				cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada())
 				return strings.Replace(cb, "/auth/devpost/callback", "/auth/dev/callback", 1), cb
 			},
 			outcome: "state_mismatch", cause: "belongs to strategy devpost", genuineAfter: http.StatusBadRequest,
@@ -253,7 +253,7 @@ func TestAttackStateMismatch(t *testing.T) {
 			forge: func(t *testing.T, br *authtest.Browser) (string, string) {
 				a := br.StartLogin("dev", "")
 				other := atkParam(t, br.StartLogin("dev", ""), "state")
-				cb := br.SignIn(a, authtest.Ada)
+				cb := br.SignIn(a, authtest.Ada())
 				return atkQuery(t, cb, map[string]string{"state": other}), cb
 			},
 			// B's pending login is spent; devidp (zitadel op) keeps A's code
@@ -281,7 +281,7 @@ func TestAttackStateMismatch(t *testing.T) {
 				t.Errorf("genuine callback after the attack: %d to %q, want %d", g.Status, g.Location, tt.genuineAfter)
 			}
 			if tt.genuineAfter == http.StatusFound {
-				atkSessionOf(t, br, authtest.Ada.ID)
+				atkSessionOf(t, br, authtest.Ada().ID)
 			} else {
 				atkFailPage(t, b, g, http.StatusBadRequest, "expired", "", "")
 				atkNoSession(t, br)
@@ -300,7 +300,7 @@ func TestAttackReplayedCallback(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	victim := b.NewBrowser()
-	cb := victim.SignIn(victim.StartLogin("dev", ""), authtest.Ada)
+	cb := victim.SignIn(victim.StartLogin("dev", ""), authtest.Ada())
 	logins := atkLoginCookies(victim)
 	if len(logins) != 1 {
 		t.Fatalf("login cookies before the callback: %v, want 1", logins)
@@ -328,8 +328,8 @@ func TestAttackReplayedCallback(t *testing.T) {
 	}{
 		{"fresh browser", b.NewBrowser, "", "no login cookie"},
 		{"fresh browser with the victim's login cookie", func() *authtest.Browser { return withLogin(b.NewBrowser()) }, "", "already completed"},
-		{"same browser", func() *authtest.Browser { return victim }, authtest.Ada.ID, "no login cookie"},
-		{"same browser with its login cookie put back", func() *authtest.Browser { return withLogin(victim) }, authtest.Ada.ID, "already completed"},
+		{"same browser", func() *authtest.Browser { return victim }, authtest.Ada().ID, "no login cookie"},
+		{"same browser with its login cookie put back", func() *authtest.Browser { return withLogin(victim) }, authtest.Ada().ID, "already completed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -390,7 +390,7 @@ func TestAttackLoginCSRF(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			attacker, victim := b.NewBrowser(), b.NewBrowser()
-			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
+			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob())
 			tt.prepare(t, attacker, victim)
 			atkVictimRefused(t, b, victim, cb, tt.cause)
 
@@ -400,7 +400,7 @@ func TestAttackLoginCSRF(t *testing.T) {
 			if p.Status != http.StatusFound || p.Location != b.URL+"/app/attacker" {
 				t.Errorf("the attacker's own callback after the refused one: %d to %q; %.300s", p.Status, p.Location, p.Body)
 			}
-			atkSessionOf(t, attacker, authtest.Bob.ID)
+			atkSessionOf(t, attacker, authtest.Bob().ID)
 			atkNoSession(t, victim)
 		})
 	}
@@ -418,7 +418,7 @@ func TestAttackTamperedIDToken(t *testing.T) {
 	// An ID token the IdP issued to another client (post-app), validly
 	// signed by the same keys.
 	other := b.NewBrowser()
-	other.MustLogin("devpost", authtest.Ada)
+	other.MustLogin("devpost", authtest.Ada())
 	foreign := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 	if aud := fmt.Sprint(atkClaims(t, foreign)["aud"]); !strings.Contains(aud, authtest.PostClient) {
 		t.Fatalf("the devpost ID token's aud is %s", aud)
@@ -441,8 +441,8 @@ func TestAttackTamperedIDToken(t *testing.T) {
 		{"sub replaced, signature kept", func(t *testing.T, tok string) string {
 			h, _, s := atkJWT(t, tok)
 			claims := atkClaims(t, tok)
-			claims["sub"] = authtest.Bob.ID
-			claims["email"] = authtest.Bob.Email
+			claims["sub"] = authtest.Bob().ID
+			claims["email"] = authtest.Bob().Email
 			return h + "." + atkB64(claims) + "." + s
 		}, "signature"},
 		{"foreign audience", func(*testing.T, string) string { return foreign }, "audience"},
@@ -459,7 +459,7 @@ func TestAttackTamperedIDToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
+			cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada())
 			tp.Arm(func(body []byte) []byte {
 				tok := gjson.GetBytes(body, "id_token").String()
 				if tok == "" {
@@ -484,8 +484,8 @@ func TestAttackTamperedIDToken(t *testing.T) {
 	// The same bench, untampered, still signs in: the failures above came
 	// from the forgeries.
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	atkSessionOf(t, br, authtest.Ada.ID)
+	br.MustLogin("dev", authtest.Ada())
+	atkSessionOf(t, br, authtest.Ada().ID)
 	b.AssertNoSecrets("logs", b.Logs.String())
 }
 
@@ -499,14 +499,14 @@ func TestAttackNonceReplay(t *testing.T) {
 	for _, strategy := range []string{"dev", "devpublic"} {
 		t.Run(strategy, func(t *testing.T) {
 			first := b.NewBrowser()
-			first.MustLogin(strategy, authtest.Ada)
+			first.MustLogin(strategy, authtest.Ada())
 			old := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 			if atkClaims(t, old)["nonce"] == nil {
 				t.Fatal("the recorded ID token has no nonce")
 			}
 
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin(strategy, ""), authtest.Ada)
+			cb := br.SignIn(br.StartLogin(strategy, ""), authtest.Ada())
 			tp.Arm(func(body []byte) []byte { return atkSetField(t, body, "id_token", old) })
 			p := br.Get(cb)
 			applied := tp.Applied()
@@ -559,7 +559,7 @@ func TestReturnToOpenRedirect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.40q", tt.returnTo), func(t *testing.T) {
 			br := b.NewBrowser()
-			p := br.Login("dev", authtest.Ada, tt.returnTo)
+			p := br.Login("dev", authtest.Ada(), tt.returnTo)
 			if p.Status != http.StatusFound || p.Location != tt.want {
 				t.Errorf("return_to %q: %d to %q, want 302 to %q", tt.returnTo, p.Status, p.Location, tt.want)
 			}
@@ -571,7 +571,7 @@ func TestReturnToOpenRedirect(t *testing.T) {
 			if c := atkCookie(p, "x"); c != nil {
 				t.Errorf("return_to injected a cookie: %v", c)
 			}
-			atkSessionOf(t, br, authtest.Ada.ID)
+			atkSessionOf(t, br, authtest.Ada().ID)
 		})
 	}
 
@@ -594,7 +594,7 @@ func TestReturnToOpenRedirect(t *testing.T) {
 		if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, b.IdPURL+"/authorize?") {
 			t.Fatalf("GET %s: %d to %q, want the IdP", login, p.Status, p.Location)
 		}
-		return br.Get(br.SignIn(p.Location, authtest.Ada))
+		return br.Get(br.SignIn(p.Location, authtest.Ada()))
 	}
 	for _, tt := range []struct{ name, target, want string }{
 		{"chooser, allowed", "/auth/login?return_to=" + url.QueryEscape("/app/x?y=1&z=2"), b.URL + "/app/x?y=1&z=2"},
@@ -663,13 +663,13 @@ func TestParallelTabs(t *testing.T) {
 	users := []struct {
 		strategy string
 		user     string
-	}{{"dev", authtest.Bob.Username}, {"devpost", authtest.Ada.Username}, {"dev", authtest.Ada.Username}}
+	}{{"dev", authtest.Bob().Username}, {"devpost", authtest.Ada().Username}, {"dev", authtest.Ada().Username}}
 	var callbacks []string
 	for i, u := range users {
 		authz := br.StartLogin(u.strategy, fmt.Sprintf("/app/tab%d", i))
-		who := authtest.Ada
-		if u.user == authtest.Bob.Username {
-			who = authtest.Bob
+		who := authtest.Ada()
+		if u.user == authtest.Bob().Username {
+			who = authtest.Bob()
 		}
 		callbacks = append(callbacks, br.SignIn(authz, who))
 	}
@@ -692,10 +692,10 @@ func TestParallelTabs(t *testing.T) {
 	// tab 0 (bob, dev) completed last.
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if status != http.StatusOK || user["sub"] != authtest.Bob.ID || s["strategy"] != "dev" {
+	if status != http.StatusOK || user["sub"] != authtest.Bob().ID || s["strategy"] != "dev" {
 		t.Errorf("/auth/session: %d %v, want bob's dev session", status, s)
 	}
-	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob.ID {
+	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob().ID {
 		t.Errorf("/auth/verify: %d %v", v.Status, v.Header)
 	}
 	// Each login renewed the session token; the earlier ones are dead.
@@ -771,7 +771,7 @@ func TestCookieAttributes(t *testing.T) {
 				}
 			}
 
-			p = br.Get(br.SignIn(p.Location, authtest.Ada))
+			p = br.Get(br.SignIn(p.Location, authtest.Ada()))
 			if p.Status != http.StatusFound {
 				t.Fatalf("callback: %d %.300s", p.Status, p.Body)
 			}
@@ -782,11 +782,11 @@ func TestCookieAttributes(t *testing.T) {
 			}
 			sess := atkCookie(p, tt.session)
 			check(t, sess, tt.session, tt.secure)
-			atkSessionOf(t, br, authtest.Ada.ID)
+			atkSessionOf(t, br, authtest.Ada().ID)
 
 			// A second login renews the token; the first one is dead.
 			first := br.Cookie(tt.session)
-			p = br.Login("dev", authtest.Bob, "")
+			p = br.Login("dev", authtest.Bob(), "")
 			if p.Status != http.StatusFound {
 				t.Fatalf("second login: %d", p.Status)
 			}
@@ -795,7 +795,7 @@ func TestCookieAttributes(t *testing.T) {
 			if second == "" || second == first {
 				t.Errorf("the session token was not renewed at login: %q then %q", first, second)
 			}
-			atkSessionOf(t, br, authtest.Bob.ID)
+			atkSessionOf(t, br, authtest.Bob().ID)
 			old := b.NewBrowser()
 			old.SetCookie(tt.session, first)
 			atkNoSession(t, old)
@@ -814,24 +814,24 @@ func TestAttackSessionFixation(t *testing.T) {
 		planted := atkRandom()
 		victim := b.NewBrowser()
 		victim.SetCookie(rsCookieName, planted)
-		victim.MustLogin("dev", authtest.Ada)
+		victim.MustLogin("dev", authtest.Ada())
 		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
-		atkSessionOf(t, victim, authtest.Ada.ID)
+		atkSessionOf(t, victim, authtest.Ada().ID)
 		atkNoSession(t, atkBrowserWithSession(b, planted))
 	})
 	t.Run("attacker's live session", func(t *testing.T) {
 		attacker := b.NewBrowser()
-		attacker.MustLogin("dev", authtest.Bob)
+		attacker.MustLogin("dev", authtest.Bob())
 		planted := attacker.Cookie(rsCookieName)
 		victim := atkBrowserWithSession(b, planted)
-		atkSessionOf(t, victim, authtest.Bob.ID) // the plant works...
-		victim.MustLogin("dev", authtest.Ada)
+		atkSessionOf(t, victim, authtest.Bob().ID) // the plant works...
+		victim.MustLogin("dev", authtest.Ada())
 		if v := victim.Cookie(rsCookieName); v == "" || v == planted {
 			t.Errorf("session cookie after login is %q (planted %q)", v, planted)
 		}
-		atkSessionOf(t, victim, authtest.Ada.ID)
+		atkSessionOf(t, victim, authtest.Ada().ID)
 		// ...but the attacker does not ride the victim's session.
 		status, s := attacker.Session()
 		if status != http.StatusUnauthorized {
@@ -951,7 +951,7 @@ func TestIdPErrorPages(t *testing.T) {
 				b.Tokens.Add(tt.secret)
 			}
 			br := b.NewBrowser()
-			p := br.Login("dev", authtest.Ada, "")
+			p := br.Login("dev", authtest.Ada(), "")
 			e := atkFailPage(t, b, p, tt.status, tt.text, tt.outcome, "token")
 			atkCause(t, e, tt.cause)
 			if d := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "error_description").String(); d != "" && strings.Contains(p.Body, d) {
@@ -979,7 +979,7 @@ func TestIdPErrorPages(t *testing.T) {
 			t.Fatalf("redirect_uri %q", ru)
 		}
 		logins := b.IdP.Stats().Logins
-		back, err := b.IdP.Login(t.Context(), nil, authz, authtest.Ada.Username, authtest.Ada.Password)
+		back, err := b.IdP.Login(t.Context(), nil, authz, authtest.Ada().Username, authtest.Ada().Password)
 		if err == nil {
 			t.Fatalf("the IdP accepted an unregistered redirect_uri and sent the browser to %s", back)
 		}
@@ -997,7 +997,7 @@ func TestCrossSiteSignout(t *testing.T) {
 	b := authtest.New(t, authtest.Options{})
 	front, _ := url.Parse(b.URL)
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	with := func(kv ...string) http.Header {
 		h := form.Clone()
@@ -1029,14 +1029,14 @@ func TestCrossSiteSignout(t *testing.T) {
 			if e := b.Logs.WithRef(p.Ref()); e != nil && !strings.Contains(fmt.Sprint(e["msg"]), "cross-site") {
 				t.Errorf("log entry %v does not name the cause", e)
 			}
-			atkSessionOf(t, br, authtest.Ada.ID)
+			atkSessionOf(t, br, authtest.Ada().ID)
 		})
 		t.Run("refresh/"+tt.name, func(t *testing.T) {
 			p := br.Do(http.MethodPost, "/auth/refresh", strings.NewReader(""), tt.header)
 			if p.Status != http.StatusForbidden {
 				t.Errorf("POST /auth/refresh: %d %s, want 403", p.Status, p.Body)
 			}
-			atkSessionOf(t, br, authtest.Ada.ID)
+			atkSessionOf(t, br, authtest.Ada().ID)
 		})
 	}
 	t.Run("signout by GET", func(t *testing.T) {
@@ -1044,7 +1044,7 @@ func TestCrossSiteSignout(t *testing.T) {
 		if p.Status < 400 {
 			t.Errorf("GET /auth/signout: %d to %q", p.Status, p.Location)
 		}
-		atkSessionOf(t, br, authtest.Ada.ID)
+		atkSessionOf(t, br, authtest.Ada().ID)
 	})
 	if s := b.IdP.Stats(); s.Revocations != revocations || s.RefreshTokenGrants != refreshes {
 		t.Errorf("refused requests reached the IdP: %d revocations, %d refreshes", s.Revocations-revocations, s.RefreshTokenGrants-refreshes)
@@ -1080,7 +1080,7 @@ func TestReturnToNginxEscapes(t *testing.T) {
 			if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, b.IdPURL+"/authorize?") {
 				t.Fatalf("%d to %q", p.Status, p.Location)
 			}
-			p = br.Get(br.SignIn(p.Location, authtest.Ada))
+			p = br.Get(br.SignIn(p.Location, authtest.Ada()))
 			if want := b.URL + uri; p.Status != http.StatusFound || p.Location != want {
 				t.Errorf("nginx return_to=%s: %d to %q, want 302 to %q", uri, p.Status, p.Location, want)
 			}

@@ -102,8 +102,8 @@ func TestBackchannelAttackOldIATWithoutExp(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	raw := atkLogoutToken(t, b, authtest.Ada.ID, b.Clock.Now().Add(-30*24*time.Hour), time.Time{})
+	br.MustLogin("dev", authtest.Ada())
+	raw := atkLogoutToken(t, b, authtest.Ada().ID, b.Clock.Now().Add(-30*24*time.Hour), time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusBadRequest {
 		t.Errorf("logout token with a 30-day-old iat and no exp: %d %s, want 400", status, body)
 	}
@@ -124,9 +124,9 @@ func TestBackchannelAttackReplayAfterJTIWindow(t *testing.T) {
 	t.Parallel()
 	b, js := newJTIClockBench(t)
 	first := b.NewBrowser()
-	first.MustLogin("dev", authtest.Ada)
+	first.MustLogin("dev", authtest.Ada())
 	used := b.Clock.Now()
-	raw := atkLogoutToken(t, b, authtest.Ada.ID, used, time.Time{})
+	raw := atkLogoutToken(t, b, authtest.Ada().ID, used, time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusOK {
 		t.Fatalf("first use of a fresh logout token: %d %s, want 200", status, body)
 	}
@@ -134,7 +134,7 @@ func TestBackchannelAttackReplayAfterJTIWindow(t *testing.T) {
 		t.Fatalf("session after its logout token: verify %d, want 401", p.Status)
 	}
 	again := b.NewBrowser()
-	again.MustLogin("dev", authtest.Ada) // created after the first logout
+	again.MustLogin("dev", authtest.Ada()) // created after the first logout
 
 	for _, at := range []time.Duration{10*time.Minute + 20*time.Second, 11*time.Minute + 30*time.Second} {
 		b.Clock.Advance(used.Add(at).Sub(b.Clock.Now()))
@@ -179,7 +179,7 @@ func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
 	const posts, workers = 200, 20
 	forms := make(chan url.Values, posts)
 	for i := range posts {
-		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(logoutClaims(b, authtest.Ada.ID, "")))
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(logoutClaims(b, authtest.Ada().ID, "")))
 		tok.Header["kid"] = fmt.Sprintf("forged-%d", i)
 		raw, err := tok.SignedString(key)
 		if err != nil {
@@ -213,8 +213,8 @@ func TestBackchannelAttackFloodWhileKeysFail(t *testing.T) {
 	broken.Store(false)
 	b.Clock.Advance(5 * time.Second) // past the failure backoff
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	raw := atkLogoutToken(t, b, authtest.Ada.ID, b.Clock.Now(), time.Time{})
+	br.MustLogin("dev", authtest.Ada())
+	raw := atkLogoutToken(t, b, authtest.Ada().ID, b.Clock.Now(), time.Time{})
 	if status, body := postLogout(t, b, "", url.Values{"logout_token": {raw}}); status != http.StatusOK {
 		t.Fatalf("genuine logout token once the keys are back: %d %s", status, body)
 	}

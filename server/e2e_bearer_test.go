@@ -187,13 +187,13 @@ func claimsOf(t *testing.T, tok string) jwt.MapClaims {
 func TestBearerJWTAccessToken(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada())
 	if strings.Count(tok, ".") != 2 {
 		t.Fatalf("the OP issued no JWT access token: %.20s…", tok)
 	}
 	p := bearerGet(t, b, "/auth/verify?redirect=true", tok, nil)
-	wantOK(t, "a good JWT access token", p, authtest.Ada.ID)
-	for h, want := range map[string]string{"X-Auth-Email": authtest.Ada.Email, "X-Auth-Groups": "admins,devs", "X-Auth-Strategy": "dev",
+	wantOK(t, "a good JWT access token", p, authtest.Ada().ID)
+	for h, want := range map[string]string{"X-Auth-Email": authtest.Ada().Email, "X-Auth-Groups": "admins,devs", "X-Auth-Strategy": "dev",
 		"X-Auth-Scopes": "openid email profile groups offline_access"} {
 		if got := p.Header.Get(h); got != want {
 			t.Errorf("%s = %q, want %q", h, got, want)
@@ -203,14 +203,14 @@ func TestBearerJWTAccessToken(t *testing.T) {
 		t.Errorf("Set-Cookie %q, X-Auth-Token %q: want neither", p.Header.Get("Set-Cookie"), p.Header.Get("X-Auth-Token"))
 	}
 	// Allow-lists apply; a refusal is 403 and names no scope problem.
-	wantOK(t, "allowed_groups=admins", bearerGet(t, b, "/auth/verify?allowed_groups=admins", tok, nil), authtest.Ada.ID)
-	bob := accessTokenFor(t, b, "dev", authtest.Bob)
+	wantOK(t, "allowed_groups=admins", bearerGet(t, b, "/auth/verify?allowed_groups=admins", tok, nil), authtest.Ada().ID)
+	bob := accessTokenFor(t, b, "dev", authtest.Bob())
 	if p := bearerGet(t, b, "/auth/verify?allowed_groups=admins", bob, nil); p.Status != http.StatusForbidden || p.Header.Get("WWW-Authenticate") != "" {
 		t.Errorf("Bob (no group) on allowed_groups=admins: %d %q, want a plain 403", p.Status, p.Header.Get("WWW-Authenticate"))
 	}
 	// Behind Require: the token's user, in JSON.
 	p = bearerGet(t, b, "/app/x", tok, http.Header{"Accept": {"text/html"}})
-	if p.Status != http.StatusOK || p.JSON()["sub"] != authtest.Ada.ID || p.JSON()["email"] != authtest.Ada.Email {
+	if p.Status != http.StatusOK || p.JSON()["sub"] != authtest.Ada().ID || p.JSON()["email"] != authtest.Ada().Email {
 		t.Errorf("Require with a bearer token: %d %s", p.Status, p.Body)
 	}
 	if p := bearerGet(t, b, "/app/x", "not-a-valid-token", http.Header{"Accept": {"text/html"}}); p.Status != http.StatusUnauthorized ||
@@ -229,18 +229,18 @@ func TestBearerOpaqueIntrospected(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
 	b := bearerBench(t, false, nil, &calls, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada())
 	if strings.Count(tok, ".") == 2 {
 		t.Fatal("the OP issued a JWT; want an opaque token")
 	}
 	for i := range 5 {
-		wantOK(t, fmt.Sprintf("check %d of an opaque token", i+1), bearerGet(t, b, "/auth/verify", tok, nil), authtest.Ada.ID)
+		wantOK(t, fmt.Sprintf("check %d of an opaque token", i+1), bearerGet(t, b, "/auth/verify", tok, nil), authtest.Ada().ID)
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d introspection calls for 5 checks, want 1 (the answer is kept)", n)
 	}
 	p := bearerGet(t, b, "/auth/verify", tok, nil)
-	if p.Header.Get("X-Auth-Email") != authtest.Ada.Email || p.Header.Get("X-Auth-Groups") != "admins,devs" ||
+	if p.Header.Get("X-Auth-Email") != authtest.Ada().Email || p.Header.Get("X-Auth-Groups") != "admins,devs" ||
 		p.Header.Get("X-Auth-Scopes") != "openid email profile groups offline_access" {
 		t.Errorf("headers from the introspection answer: %v", p.Header)
 	}
@@ -269,9 +269,9 @@ func TestBearerOpaqueIntrospected(t *testing.T) {
 func TestBearerForgedSignature(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Bob)
-	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
-	forged := resign(t, tok, func(c map[string]any) { c["sub"], c["groups"] = authtest.Ada.ID, []string{"admins"} })
+	tok := accessTokenFor(t, b, "dev", authtest.Bob())
+	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob().ID)
+	forged := resign(t, tok, func(c map[string]any) { c["sub"], c["groups"] = authtest.Ada().ID, []string{"admins"} })
 	wantInvalidToken(t, "Bob's token with Ada's sub", bearerGet(t, b, "/auth/verify", forged, nil))
 	b.Tokens.Add(tok, forged)
 	b.AssertNoSecrets("server logs", b.Logs.String()) // the refusal is logged without the token
@@ -280,8 +280,8 @@ func TestBearerForgedSignature(t *testing.T) {
 func TestBearerAlgNone(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Bob)
-	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
+	tok := accessTokenFor(t, b, "dev", authtest.Bob())
+	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob().ID)
 	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claimsOf(t, tok)).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	if err != nil {
 		t.Fatal(err)
@@ -292,8 +292,8 @@ func TestBearerAlgNone(t *testing.T) {
 func TestBearerHS256WithThePublicKey(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Bob)
-	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
+	tok := accessTokenFor(t, b, "dev", authtest.Bob())
+	wantOK(t, "the genuine token", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob().ID)
 	// The OP's public key, as an attacker fetches it.
 	resp, err := http.Get(b.IdPURL + "/keys")
 	if err != nil {
@@ -321,9 +321,9 @@ func TestBearerHS256WithThePublicKey(t *testing.T) {
 func TestBearerForeignAudience(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	wantOK(t, "a token for authflow's client", bearerGet(t, b, "/auth/verify", accessTokenFor(t, b, "dev", authtest.Bob), nil), authtest.Bob.ID)
+	wantOK(t, "a token for authflow's client", bearerGet(t, b, "/auth/verify", accessTokenFor(t, b, "dev", authtest.Bob()), nil), authtest.Bob().ID)
 	// Same OP, same keys, issued to another client (post-app).
-	other := accessTokenFor(t, b, "devpost", authtest.Bob)
+	other := accessTokenFor(t, b, "devpost", authtest.Bob())
 	if aud := fmt.Sprint(claimsOf(t, other)["aud"]); !strings.Contains(aud, authtest.PostClient) {
 		t.Fatalf("aud %s", aud)
 	}
@@ -356,8 +356,8 @@ func mustRSA(t *testing.T) *rsa.PrivateKey {
 func TestBearerExpired(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Bob)
-	wantOK(t, "the fresh token (cached from now on)", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob.ID)
+	tok := accessTokenFor(t, b, "dev", authtest.Bob())
+	wantOK(t, "the fresh token (cached from now on)", bearerGet(t, b, "/auth/verify", tok, nil), authtest.Bob().ID)
 	exp := time.Unix(int64(claimsOf(t, tok)["exp"].(float64)), 0)
 	b.Clock.Advance(exp.Sub(b.Clock.Now()) + 31*time.Second) // past exp and the leeway
 	wantInvalidToken(t, "the token past its exp", bearerGet(t, b, "/auth/verify", tok, nil))
@@ -377,7 +377,7 @@ func TestBearerMissingExp(t *testing.T) {
 func TestBearerIDTokenIsNotAnAccessToken(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	wantOK(t, "the access token", bearerGet(t, b, "/auth/verify", accessTokenFor(t, b, "dev", authtest.Bob), nil), authtest.Bob.ID)
+	wantOK(t, "the access token", bearerGet(t, b, "/auth/verify", accessTokenFor(t, b, "dev", authtest.Bob()), nil), authtest.Bob().ID)
 	idToken := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 	wantInvalidToken(t, "the ID token of the same login (aud: the client_id)", bearerGet(t, b, "/auth/verify", idToken, nil))
 }
@@ -385,10 +385,10 @@ func TestBearerIDTokenIsNotAnAccessToken(t *testing.T) {
 func TestBearerCookieIgnored(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	bob := accessTokenFor(t, b, "dev", authtest.Bob)
+	bob := accessTokenFor(t, b, "dev", authtest.Bob())
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada.ID {
+	br.MustLogin("dev", authtest.Ada())
+	if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada().ID {
 		t.Fatalf("Ada's session: %d", p.Status)
 	}
 	// Ada's cookie and a bad token: the token decides.
@@ -400,11 +400,11 @@ func TestBearerCookieIgnored(t *testing.T) {
 	}
 	// Ada's cookie and Bob's token: Bob, and Ada's session is untouched.
 	p = br.Do(http.MethodGet, "/auth/verify", nil, http.Header{"Authorization": {"Bearer " + bob}})
-	wantOK(t, "Ada's cookie with Bob's token", p, authtest.Bob.ID)
+	wantOK(t, "Ada's cookie with Bob's token", p, authtest.Bob().ID)
 	if p.Header.Get("Set-Cookie") != "" {
 		t.Errorf("a bearer answer set a cookie: %q", p.Header.Get("Set-Cookie"))
 	}
-	if p := br.Verify(); p.Header.Get("X-Auth-User") != authtest.Ada.ID {
+	if p := br.Verify(); p.Header.Get("X-Auth-User") != authtest.Ada().ID {
 		t.Errorf("Ada's session after the bearer requests: %d %q", p.Status, p.Header.Get("X-Auth-User"))
 	}
 }
@@ -412,8 +412,8 @@ func TestBearerCookieIgnored(t *testing.T) {
 func TestBearerInsufficientScope(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Ada)
-	wantOK(t, "required_scopes=email,groups", bearerGet(t, b, "/auth/verify?required_scopes=email,groups", tok, nil), authtest.Ada.ID)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada())
+	wantOK(t, "required_scopes=email,groups", bearerGet(t, b, "/auth/verify?required_scopes=email,groups", tok, nil), authtest.Ada().ID)
 	p := bearerGet(t, b, "/auth/verify?required_scopes=email,orders:write", tok, nil)
 	if p.Status != http.StatusForbidden || !strings.HasPrefix(p.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_scope"`) ||
 		p.Header.Get("X-Auth-User") != "" {
@@ -421,7 +421,7 @@ func TestBearerInsufficientScope(t *testing.T) {
 	}
 	// A session has no scopes: a route that requires some refuses it.
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	if p := br.Get("/auth/verify?required_scopes=email"); p.Status != http.StatusForbidden {
 		t.Errorf("a session on a route with required_scopes: %d, want 403", p.Status)
 	}
@@ -436,15 +436,15 @@ func TestBearerUpstreamJWT(t *testing.T) {
 		c.UpstreamJWT = server.UpstreamJWT{Enabled: true, TTL: upstreamTTL}
 	})
 	api := newUpstreamAPI(t, b)
-	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada())
 	p := bearerGet(t, b, "/auth/verify", tok, nil)
-	wantOK(t, "a good token", p, authtest.Ada.ID)
+	wantOK(t, "a good token", p, authtest.Ada().ID)
 	up := p.Header.Get("X-Auth-Token")
 	claims, _, err := api.verify(up)
 	if err != nil {
 		t.Fatalf("X-Auth-Token of a bearer request: %v", err)
 	}
-	if claims["sub"] != authtest.Ada.ID || claims["strategy"] != "dev" || claims["email"] != authtest.Ada.Email ||
+	if claims["sub"] != authtest.Ada().ID || claims["strategy"] != "dev" || claims["email"] != authtest.Ada().Email ||
 		claims["client"] != authtest.BasicClient {
 		t.Errorf("claims %v", claims)
 	}
@@ -459,9 +459,9 @@ func TestBearerUpstreamJWT(t *testing.T) {
 	}
 	// A session's upstream JWT carries the upstream_claims too.
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	sc, _, err := api.verify(br.Verify().Header.Get("X-Auth-Token"))
-	if err != nil || sc["display_name"] != authtest.Ada.Name || sc["sid"] == nil {
+	if err != nil || sc["display_name"] != authtest.Ada().Name || sc["sid"] == nil {
 		t.Errorf("session upstream JWT: %v %v", sc, err)
 	}
 }
@@ -482,10 +482,10 @@ func TestBearerOIDCIntrospection(t *testing.T) {
 			}
 			return nil, nil
 		}})
-	tok := accessTokenFor(t, b, "devoidc", authtest.Ada)
+	tok := accessTokenFor(t, b, "devoidc", authtest.Ada())
 	p := bearerGet(t, b, "/auth/verify", tok, nil)
-	wantOK(t, "an opaque token, introspected at the discovered endpoint", p, authtest.Ada.ID)
-	if calls.Load() != 1 || p.Header.Get("X-Auth-Strategy") != "devoidc" || p.Header.Get("X-Auth-Email") != authtest.Ada.Email {
+	wantOK(t, "an opaque token, introspected at the discovered endpoint", p, authtest.Ada().ID)
+	if calls.Load() != 1 || p.Header.Get("X-Auth-Strategy") != "devoidc" || p.Header.Get("X-Auth-Email") != authtest.Ada().Email {
 		t.Errorf("%d introspection calls, strategy %q, email %q", calls.Load(), p.Header.Get("X-Auth-Strategy"), p.Header.Get("X-Auth-Email"))
 	}
 	wantInvalidToken(t, "an unknown opaque token", bearerGet(t, b, "/auth/verify", "no-such-token-at-all", nil))
@@ -496,7 +496,7 @@ func TestBearerOIDCIntrospection(t *testing.T) {
 func TestBearerScopeChallenge(t *testing.T) {
 	t.Parallel()
 	b := bearerBench(t, true, nil, nil, nil)
-	tok := accessTokenFor(t, b, "dev", authtest.Ada)
+	tok := accessTokenFor(t, b, "dev", authtest.Ada())
 	p := bearerGet(t, b, "/auth/verify?required_scopes="+url.QueryEscape(`orders:write,x"y,email`), tok, nil)
 	if got, want := p.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_scope", scope="orders:write email"`; p.Status != http.StatusForbidden || got != want {
 		t.Errorf("%d %q, want 403 %q", p.Status, got, want)

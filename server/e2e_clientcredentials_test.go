@@ -34,5 +34,5 @@ func TestClientCredentialsNotOffered(t *testing.T) {
 			t.Errorf("%s: %d, want 404", path, p.Status)
 		}
 	}
-	br.MustLogin("devpublic", authtest.Ada)
+	br.MustLogin("devpublic", authtest.Ada())
 }

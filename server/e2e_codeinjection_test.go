@@ -99,7 +99,7 @@ func TestE2ECodeInjection(t *testing.T) {
 			// The victim signs in; their callback URL (with the code) leaks
 			// before their browser uses it.
 			victim := b.NewBrowser()
-			leaked := victim.SignIn(victim.StartLogin(tt.strategy, ""), authtest.Ada)
+			leaked := victim.SignIn(victim.StartLogin(tt.strategy, ""), authtest.Ada())
 			// The attacker starts a login of their own and hands the
 			// victim's code to the callback with the attacker's state.
 			attacker := b.NewBrowser()
@@ -107,7 +107,7 @@ func TestE2ECodeInjection(t *testing.T) {
 			p := attacker.Get(atkQuery(t, leaked, map[string]string{"state": state}))
 			status, s := attacker.Session()
 			user, _ := s["user"].(map[string]any)
-			injected := status == http.StatusOK && user["sub"] == authtest.Ada.ID
+			injected := status == http.StatusOK && user["sub"] == authtest.Ada().ID
 			switch {
 			case bound && injected:
 				t.Errorf("the injected code signed the attacker in as the victim: %v", s)

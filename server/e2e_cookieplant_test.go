@@ -98,7 +98,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 			if tt.seed != nil {
 				tt.seed(attacker)
 			}
-			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob)
+			cb := attacker.SignIn(attacker.StartLogin("dev", "/app/attacker"), authtest.Bob())
 			tt.plant(t, attacker, victim)
 			atkVictimRefused(t, b, victim, cb, tt.cause)
 		})
@@ -107,7 +107,7 @@ func TestAttackCookiePlanting(t *testing.T) {
 	// The attacker's live session, planted un-prefixed, is not a session.
 	t.Run("the attacker's session cookie, un-prefixed", func(t *testing.T) {
 		attacker := b.NewBrowser()
-		attacker.MustLogin("dev", authtest.Bob)
+		attacker.MustLogin("dev", authtest.Bob())
 		victim := b.NewBrowser()
 		n := 0
 		for _, c := range attacker.Cookies() {

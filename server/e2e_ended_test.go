@@ -124,7 +124,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 	t.Parallel()
 	ends := map[string]func(t *testing.T, b *authtest.Bench, cookie string){
 		"backchannel logout": func(t *testing.T, b *authtest.Bench, _ string) {
-			claims := logoutClaims(b, authtest.Ada.ID, "")
+			claims := logoutClaims(b, authtest.Ada().ID, "")
 			now := b.Clock.Now() // authflow's clock, which the test moves
 			claims["iat"], claims["exp"] = now.Unix(), now.Add(2*time.Minute).Unix()
 			raw, err := b.IdP.SignJWT(nil, claims)
@@ -154,7 +154,7 @@ func TestEndedSessionStaysEnded(t *testing.T) {
 				})
 				for try := 0; try < 10; try++ {
 					br := b.NewBrowser()
-					br.MustLogin("dev", authtest.Ada)
+					br.MustLogin("dev", authtest.Ada())
 					cookie := br.Cookie(rsCookieName)
 					b.Clock.Advance(6 * time.Minute) // the access token is due
 

@@ -103,8 +103,8 @@ func TestSessionEndedEvents(t *testing.T) {
 	}})
 	check := func(ev map[string]any, event string, cookie string) {
 		t.Helper()
-		if ev["event"] != event || ev["strategy"] != "dev" || ev["sub"] != authtest.Ada.ID {
-			t.Errorf("event %v, want %s for dev/%s", ev, event, authtest.Ada.ID)
+		if ev["event"] != event || ev["strategy"] != "dev" || ev["sub"] != authtest.Ada().ID {
+			t.Errorf("event %v, want %s for dev/%s", ev, event, authtest.Ada().ID)
 		}
 		sid, _ := ev["sid"].(string)
 		if len(sid) < 16 || strings.Contains(cookie, sid) || strings.Contains(sid, cookie) {
@@ -117,7 +117,7 @@ func TestSessionEndedEvents(t *testing.T) {
 
 	t.Run("signout", func(t *testing.T) {
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
 		if p := br.Post("/auth/signout"); p.Status != http.StatusSeeOther {
 			t.Fatalf("sign-out: %d", p.Status)
@@ -126,9 +126,9 @@ func TestSessionEndedEvents(t *testing.T) {
 	})
 	t.Run("backchannel_logout", func(t *testing.T) {
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
-		claims := logoutClaims(b, authtest.Ada.ID, "")
+		claims := logoutClaims(b, authtest.Ada().ID, "")
 		now := b.Clock.Now()
 		claims["iat"], claims["exp"] = now.Unix(), now.Add(2*time.Minute).Unix()
 		raw, err := b.IdP.SignJWT(nil, claims)
@@ -142,7 +142,7 @@ func TestSessionEndedEvents(t *testing.T) {
 	})
 	t.Run("refresh_failed", func(t *testing.T) {
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
 		o.mode.Store("400") // invalid_grant
 		defer o.mode.Store("")
@@ -154,7 +154,7 @@ func TestSessionEndedEvents(t *testing.T) {
 	})
 	t.Run("strategy_removed", func(t *testing.T) {
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
 		// The reload keeps only devpost and devpublic.
 		var file map[string]map[string]json.RawMessage

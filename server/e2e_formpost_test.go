@@ -142,7 +142,7 @@ func TestFormPostLogin(t *testing.T) {
 	if lc.SameSite != http.SameSiteNoneMode || !lc.Secure || !lc.HttpOnly || lc.Path != "/" || lc.Domain != "" {
 		t.Errorf("form_post login cookie %+v: want SameSite=None; Secure; HttpOnly; Path=/, no Domain", lc)
 	}
-	action, form := fpSignIn(t, b, authorize, authtest.Ada)
+	action, form := fpSignIn(t, b, authorize, authtest.Ada())
 	if action != b.URL+"/auth/dev/callback" || form.Get("code") == "" || form.Get("state") == "" {
 		t.Fatalf("IdP form: action %q, fields %v", action, form)
 	}
@@ -177,7 +177,7 @@ func TestFormPostAttacks(t *testing.T) {
 	t.Run("forged cross-site POST with another login's state", func(t *testing.T) {
 		attacker := b.NewBrowser()
 		authorize, _ := fpStart(t, attacker)
-		action, form := fpSignIn(t, b, authorize, authtest.Eve)
+		action, form := fpSignIn(t, b, authorize, authtest.Eve())
 		victim := b.NewBrowser()
 		fpStart(t, victim) // the victim has a login of her own pending
 		p := fpPost(victim, b, action, form)
@@ -196,7 +196,7 @@ func TestFormPostAttacks(t *testing.T) {
 	t.Run("replayed POST", func(t *testing.T) {
 		br := b.NewBrowser()
 		authorize, lc := fpStart(t, br)
-		action, form := fpSignIn(t, b, authorize, authtest.Ada)
+		action, form := fpSignIn(t, b, authorize, authtest.Ada())
 		if p := fpPost(br, b, action, form); p.Status != http.StatusSeeOther {
 			t.Fatalf("first POST: %d", p.Status)
 		}
@@ -216,7 +216,7 @@ func TestFormPostAttacks(t *testing.T) {
 	t.Run("GET on the callback", func(t *testing.T) {
 		br := b.NewBrowser()
 		authorize, _ := fpStart(t, br)
-		action, form := fpSignIn(t, b, authorize, authtest.Ada)
+		action, form := fpSignIn(t, b, authorize, authtest.Ada())
 		p := br.Get(action + "?" + form.Encode())
 		if p.Status != http.StatusMethodNotAllowed || p.Ref() == "" || p.Header.Get("Allow") != "POST" {
 			t.Fatalf("GET on a form_post callback: %d (Allow %q), want authflow's 405 page", p.Status, p.Header.Get("Allow"))
@@ -233,7 +233,7 @@ func TestFormPostAttacks(t *testing.T) {
 	t.Run("state and code in the query, not the form", func(t *testing.T) {
 		br := b.NewBrowser()
 		authorize, _ := fpStart(t, br)
-		action, form := fpSignIn(t, b, authorize, authtest.Ada)
+		action, form := fpSignIn(t, b, authorize, authtest.Ada())
 		p := fpPost(br, b, action+"?"+form.Encode(), url.Values{"x": {"1"}})
 		if p.Status != http.StatusBadRequest {
 			t.Fatalf("POST with the answer in the query: %d, want 400", p.Status)
@@ -243,7 +243,7 @@ func TestFormPostAttacks(t *testing.T) {
 	t.Run("not a form, or too large", func(t *testing.T) {
 		br := b.NewBrowser()
 		authorize, _ := fpStart(t, br)
-		action, form := fpSignIn(t, b, authorize, authtest.Ada)
+		action, form := fpSignIn(t, b, authorize, authtest.Ada())
 		p := br.Do(http.MethodPost, action, strings.NewReader(`{"code":"x"}`), http.Header{"Content-Type": {"application/json"}})
 		if p.Status != http.StatusBadRequest || p.Ref() == "" {
 			t.Errorf("JSON body: %d, want 400", p.Status)
@@ -266,7 +266,7 @@ func TestFormPostOnlyWhenDeclared(t *testing.T) {
 	if lc.SameSite != http.SameSiteLaxMode {
 		t.Errorf("a query-mode login cookie is %+v, want SameSite=Lax", lc)
 	}
-	back, err := url.Parse(br.SignIn(authorize, authtest.Ada))
+	back, err := url.Parse(br.SignIn(authorize, authtest.Ada()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", "no subject"},
 		{"sub an object", func(t *testing.T, body []byte) []byte {
 			m := idtObject(t, body)
-			m["sub"] = map[string]any{"id": authtest.Bob.ID}
+			m["sub"] = map[string]any{"id": authtest.Bob().ID}
 			return idtEncode(m)
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", "no subject"},
 		// Item 6: an error inside a 200 is the IdP's refusal.
@@ -100,13 +100,13 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 			m := idtObject(t, body)
 			delete(m, "sub")
 			rest := string(idtEncode(m))
-			return []byte(fmt.Sprintf(`{"sub":%q,%s,"sub":%q}`, authtest.Ada.ID, rest[1:len(rest)-1], authtest.Bob.ID))
+			return []byte(fmt.Sprintf(`{"sub":%q,%s,"sub":%q}`, authtest.Ada().ID, rest[1:len(rest)-1], authtest.Bob().ID))
 		}, http.StatusBadGateway, "Sign-in failed", "bad_response", `duplicate key "sub"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada)
+			cb := br.SignIn(br.StartLogin("devpost", ""), authtest.Ada())
 			tp.Arm(func(body []byte) []byte { return tt.rewrite(t, body) })
 			p := br.Get(cb)
 			applied := tp.Applied()
@@ -129,11 +129,11 @@ func TestE2EUserAnswerSoundness(t *testing.T) {
 
 	// Untampered, the same bench signs in, and both views name one user.
 	br := b.NewBrowser()
-	br.MustLogin("devpost", authtest.Ada)
+	br.MustLogin("devpost", authtest.Ada())
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if v := br.Verify(); status != http.StatusOK || user["sub"] != authtest.Ada.ID || v.Header.Get("X-Auth-User") != authtest.Ada.ID {
-		t.Errorf("untampered login: /auth/session %d %v, X-Auth-User %q; want %s in both", status, s, v.Header.Get("X-Auth-User"), authtest.Ada.ID)
+	if v := br.Verify(); status != http.StatusOK || user["sub"] != authtest.Ada().ID || v.Header.Get("X-Auth-User") != authtest.Ada().ID {
+		t.Errorf("untampered login: /auth/session %d %v, X-Auth-User %q; want %s in both", status, s, v.Header.Get("X-Auth-User"), authtest.Ada().ID)
 	}
 	b.AssertNoSecrets("logs", b.Logs.String())
 }

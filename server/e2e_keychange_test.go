@@ -50,7 +50,7 @@ func TestUpstreamKeyChange(t *testing.T) {
 	keyB, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	b := upstreamBench(t, func(c *server.Config) { c.UpstreamJWT.Key = keyA })
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	tokA := br.Verify().Header.Get("X-Auth-Token")
 	_, kidsA := jwksOf(t, b.App().Server)
 	if len(kidsA) != 1 {
@@ -121,7 +121,7 @@ func TestUpstreamKeysAcrossInstances(t *testing.T) {
 	}
 	br := b.NewBrowser()
 	b.Route(1)
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	tok := br.Verify().Header.Get("X-Auth-Token")
 	api := &upstreamAPI{keys: set0, now: b.Clock.Now, iss: b.URL, aud: b.URL}
 	if _, _, err := api.verify(tok); err != nil {

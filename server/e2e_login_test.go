@@ -29,21 +29,21 @@ func TestLoginFlows(t *testing.T) {
 			} {
 				t.Run(tc.strategy, func(t *testing.T) {
 					br := b.NewBrowser()
-					br.MustLogin(tc.strategy, authtest.Ada)
+					br.MustLogin(tc.strategy, authtest.Ada())
 					status, s := br.Session()
 					if status != http.StatusOK {
 						t.Fatalf("/auth/session: %d %v", status, s)
 					}
 					user, _ := s["user"].(map[string]any)
-					if s["strategy"] != tc.strategy || user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email {
+					if s["strategy"] != tc.strategy || user["sub"] != authtest.Ada().ID || user["email"] != authtest.Ada().Email {
 						t.Errorf("/auth/session = %v", s)
 					}
 					if _, ok := s["access_token_expires_at"].(string); !ok {
 						t.Errorf("/auth/session has no access_token_expires_at: %v", s)
 					}
 					v := br.Verify()
-					if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID ||
-						v.Header.Get("X-Auth-Email") != authtest.Ada.Email || v.Header.Get("X-Auth-Strategy") != tc.strategy {
+					if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID ||
+						v.Header.Get("X-Auth-Email") != authtest.Ada().Email || v.Header.Get("X-Auth-Strategy") != tc.strategy {
 						t.Errorf("/auth/verify: %d %v", v.Status, v.Header)
 					}
 				})

@@ -23,7 +23,7 @@ func TestLoginCookieCap(t *testing.T) {
 	var callbacks []string
 	for i := 0; i < 7; i++ {
 		b.Clock.Advance(time.Second) // start times tell the logins apart
-		callbacks = append(callbacks, br.SignIn(br.StartLogin("dev", fmt.Sprintf("/app/tab%d", i)), authtest.Ada))
+		callbacks = append(callbacks, br.SignIn(br.StartLogin("dev", fmt.Sprintf("/app/tab%d", i)), authtest.Ada()))
 		if n := len(atkLoginCookies(br)); n > 5 {
 			t.Errorf("after %d login starts the browser holds %d login cookies, want at most 5", i+1, n)
 		}
@@ -63,7 +63,7 @@ func TestLoginTimeout(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada)
+	cb := br.SignIn(br.StartLogin("dev", ""), authtest.Ada())
 	b.Clock.Advance(10*time.Minute + time.Second)
 	before := atkGrants(b)
 	p := br.Get(cb)
@@ -93,7 +93,7 @@ func TestReturnToTooLongForCookie(t *testing.T) {
 			t.Errorf("cookie %s: %d bytes, over browsers' 4096", c.Name, len(c.Raw))
 		}
 	}
-	p = br.Get(br.SignIn(p.Location, authtest.Ada))
+	p = br.Get(br.SignIn(p.Location, authtest.Ada()))
 	if p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
 		t.Errorf("callback: %d to %q, want 302 to signin_success", p.Status, p.Location)
 	}

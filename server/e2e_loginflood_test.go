@@ -140,10 +140,10 @@ func TestLoginStartStoresNothing(t *testing.T) {
 				n, len(keys), flSample(keys), flLoginKey)
 		}
 		br := b.NewBrowser()
-		if p := br.Login("dev", authtest.Ada, "/app/after"); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
+		if p := br.Login("dev", authtest.Ada(), "/app/after"); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
 			t.Fatalf("login after the flood: %d to %q; %.300s", p.Status, p.Location, p.Body)
 		}
-		atkSessionOf(t, br, authtest.Ada.ID)
+		atkSessionOf(t, br, authtest.Ada().ID)
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
@@ -159,12 +159,12 @@ func TestLoginStartStoresNothing(t *testing.T) {
 		}
 		br := b.NewBrowser()
 		b.Route(0)
-		back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada)
+		back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada())
 		b.Route(1)
 		if p := br.Get(back); p.Status != http.StatusFound || p.Location != b.URL+"/app/after" {
 			t.Fatalf("login started on 0, finished on 1: %d to %q; %.300s", p.Status, p.Location, p.Body)
 		}
-		atkSessionOf(t, br, authtest.Ada.ID)
+		atkSessionOf(t, br, authtest.Ada().ID)
 	})
 }
 
@@ -261,8 +261,8 @@ func TestLoginFloodMemory(t *testing.T) {
 		}
 	}
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	atkSessionOf(t, br, authtest.Ada.ID)
+	br.MustLogin("dev", authtest.Ada())
+	atkSessionOf(t, br, authtest.Ada().ID)
 	during := count.Load()
 	<-done
 	elapsed := time.Since(began)

@@ -55,7 +55,7 @@ func TestLoginParams(t *testing.T) {
 	if q.Has("return_to") || q.Has("shop") {
 		t.Errorf("authorize URL %q carries return_to or an absent parameter", p.Location)
 	}
-	back := br.Get(br.SignIn(p.Location, authtest.Ada))
+	back := br.Get(br.SignIn(p.Location, authtest.Ada()))
 	if back.Status != http.StatusFound || back.Location != b.URL+"/app/deep" {
 		t.Fatalf("callback: %d to %q, want 302 to /app/deep", back.Status, back.Location)
 	}
@@ -124,7 +124,7 @@ func TestLoginParamsCookieSize(t *testing.T) {
 	if e := b.Logs.Entries("return_to dropped: the login cookie would exceed 4 KiB"); len(e) != 1 {
 		t.Errorf("return_to dropped %d times, want once", len(e))
 	}
-	back := br.Get(br.SignIn(p.Location, authtest.Ada))
+	back := br.Get(br.SignIn(p.Location, authtest.Ada()))
 	if back.Status != http.StatusFound || back.Location != b.URL+"/app/" {
 		t.Fatalf("callback: %d to %q, want 302 to /app/ (return_to dropped); body %s", back.Status, back.Location, back.Body)
 	}

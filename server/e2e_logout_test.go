@@ -28,8 +28,8 @@ func TestAllowLists(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	adaB, eveB := b.NewBrowser(), b.NewBrowser()
-	adaB.MustLogin("dev", authtest.Ada) // groups admins, devs; ada@example.test, verified
-	eveB.MustLogin("dev", authtest.Eve) // groups admins; eve@example.test, NOT verified
+	adaB.MustLogin("dev", authtest.Ada()) // groups admins, devs; ada@example.test, verified
+	eveB.MustLogin("dev", authtest.Eve()) // groups admins; eve@example.test, NOT verified
 	anon := b.NewBrowser()
 
 	tests := []struct {
@@ -98,10 +98,10 @@ func TestRequireAllowed(t *testing.T) {
 		{"not in the group, browser", b.NewBrowser(), "text/html", http.StatusForbidden, "Access denied"},
 		{"unverified email", b.NewBrowser(), "", http.StatusForbidden, `"error":"not allowed"`},
 	}
-	tests[0].user.MustLogin("dev", authtest.Ada)
-	tests[1].user.MustLogin("dev", authtest.Bob)
-	tests[2].user.MustLogin("dev", authtest.Bob)
-	tests[3].user.MustLogin("dev", authtest.Eve)
+	tests[0].user.MustLogin("dev", authtest.Ada())
+	tests[1].user.MustLogin("dev", authtest.Bob())
+	tests[2].user.MustLogin("dev", authtest.Bob())
+	tests[3].user.MustLogin("dev", authtest.Eve())
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.user.Do(http.MethodGet, "/admin/", nil, http.Header{"Accept": {tc.accept}})
@@ -131,7 +131,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{Strategies: withLogoutURI})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	idToken := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "id_token").String()
 
 	p := br.Post("/auth/signout")
@@ -158,7 +158,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 	}
 	// Without logout_uri (devpost) sign-out stays local.
 	other := b.NewBrowser()
-	other.MustLogin("devpost", authtest.Bob)
+	other.MustLogin("devpost", authtest.Bob())
 	if p := other.Post("/auth/signout"); p.Status != http.StatusSeeOther || p.Location != b.URL+"/signed-out" {
 		t.Errorf("devpost sign-out: %d to %q", p.Status, p.Location)
 	}
@@ -170,10 +170,10 @@ func TestBackchannelLogoutFromIdP(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	ada1, ada2, bobB, adaPost := b.NewBrowser(), b.NewBrowser(), b.NewBrowser(), b.NewBrowser()
-	ada1.MustLogin("dev", authtest.Ada)
-	ada2.MustLogin("dev", authtest.Ada)
-	bobB.MustLogin("dev", authtest.Bob)
-	adaPost.MustLogin("devpost", authtest.Ada) // back-channel logout not enabled there
+	ada1.MustLogin("dev", authtest.Ada())
+	ada2.MustLogin("dev", authtest.Ada())
+	bobB.MustLogin("dev", authtest.Bob())
+	adaPost.MustLogin("devpost", authtest.Ada()) // back-channel logout not enabled there
 	for _, br := range []*authtest.Browser{ada1, ada2} {
 		if _, s := br.Session(); gjson.Get(jsonString(s), "user.sid").String() == "" {
 			t.Fatalf("the ID token carries no sid: %v", s)
@@ -264,7 +264,7 @@ func TestBackchannelLogoutRules(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	_, s := br.Session()
 	sid := gjson.Get(jsonString(s), "user.sid").String()
 
@@ -283,7 +283,7 @@ func TestBackchannelLogoutRules(t *testing.T) {
 		return raw
 	}
 	with := func(change func(map[string]any)) map[string]any {
-		c := logoutClaims(b, authtest.Ada.ID, sid)
+		c := logoutClaims(b, authtest.Ada().ID, sid)
 		change(c)
 		return c
 	}
@@ -291,7 +291,7 @@ func TestBackchannelLogoutRules(t *testing.T) {
 		name  string
 		token string
 	}{
-		{"signed by a key the IdP never published", forged(logoutClaims(b, authtest.Ada.ID, sid))},
+		{"signed by a key the IdP never published", forged(logoutClaims(b, authtest.Ada().ID, sid))},
 		{"wrong audience", sign(with(func(c map[string]any) { c["aud"] = authtest.PostClient }))},
 		{"wrong issuer", sign(with(func(c map[string]any) { c["iss"] = "https://evil.example" }))},
 		{"no events claim", sign(with(func(c map[string]any) { delete(c, "events") }))},
@@ -321,14 +321,14 @@ func TestBackchannelLogoutRules(t *testing.T) {
 	}
 
 	// A valid token for another sid is accepted (200) and ends nothing.
-	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Ada.ID, "another-sid"))}}); status != http.StatusOK {
+	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Ada().ID, "another-sid"))}}); status != http.StatusOK {
 		t.Errorf("valid token for another sid: %d, want 200", status)
 	}
 	if p := br.Verify(); p.Status != http.StatusOK {
 		t.Errorf("session after another sid's logout: verify %d", p.Status)
 	}
 	// A sid with another user's sub does not end ada's session.
-	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Bob.ID, sid))}}); status != http.StatusOK {
+	if status, _ := postLogout(t, b, "", url.Values{"logout_token": {sign(logoutClaims(b, authtest.Bob().ID, sid))}}); status != http.StatusOK {
 		t.Errorf("sid with bob's sub: %d", status)
 	}
 	if p := br.Verify(); p.Status != http.StatusOK {
@@ -366,10 +366,10 @@ func TestBackchannelLogoutBySub(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	a1, a2, bb := b.NewBrowser(), b.NewBrowser(), b.NewBrowser()
-	a1.MustLogin("dev", authtest.Ada)
-	a2.MustLogin("dev", authtest.Ada)
-	bb.MustLogin("dev", authtest.Bob)
-	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada.ID, ""))
+	a1.MustLogin("dev", authtest.Ada())
+	a2.MustLogin("dev", authtest.Ada())
+	bb.MustLogin("dev", authtest.Bob())
+	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada().ID, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,10 +393,10 @@ func TestRedisBackchannelLogoutAcrossInstances(t *testing.T) {
 	b := rsRedisBench(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	_, s := br.Session()
 	sid := gjson.Get(jsonString(s), "user.sid").String()
-	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada.ID, sid))
+	raw, err := b.IdP.SignJWT(nil, logoutClaims(b, authtest.Ada().ID, sid))
 	if err != nil {
 		t.Fatal(err)
 	}

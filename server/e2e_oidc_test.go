@@ -33,13 +33,13 @@ func TestLoginOIDCDiscovery(t *testing.T) {
 	for _, name := range []string{"dev", "devpost", "devpublic"} {
 		t.Run(name, func(t *testing.T) {
 			br := b.NewBrowser()
-			br.MustLogin(name, authtest.Ada)
+			br.MustLogin(name, authtest.Ada())
 			status, s := br.Session()
 			user, _ := s["user"].(map[string]any)
-			if status != http.StatusOK || s["strategy"] != name || user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email {
+			if status != http.StatusOK || s["strategy"] != name || user["sub"] != authtest.Ada().ID || user["email"] != authtest.Ada().Email {
 				t.Fatalf("/auth/session: %d %v", status, s)
 			}
-			if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID || v.Header.Get("X-Auth-Email") != authtest.Ada.Email {
+			if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID || v.Header.Get("X-Auth-Email") != authtest.Ada().Email {
 				t.Errorf("/auth/verify: %d %v", v.Status, v.Header)
 			}
 			if name == "dev" {

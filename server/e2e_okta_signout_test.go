@@ -87,7 +87,7 @@ func TestOktaSignoutRevokesBoth(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	back := br.Get(br.SignIn(resp.Header.Get("Location"), authtest.Ada))
+	back := br.Get(br.SignIn(resp.Header.Get("Location"), authtest.Ada()))
 	if back.Status != http.StatusFound || back.Location != b.URL+"/app/" {
 		t.Fatalf("callback: %d to %q; body %s", back.Status, back.Location, back.Body)
 	}

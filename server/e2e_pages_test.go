@@ -64,7 +64,7 @@ func TestAccountPage(t *testing.T) {
 	}
 
 	before := b.Clock.Now()
-	br.MustLogin("dev", authtest.Ada) // lands on "/", the default signin_success
+	br.MustLogin("dev", authtest.Ada()) // lands on "/", the default signin_success
 	p = br.Get("/")
 	page(t, "GET / signed in", p, http.StatusOK)
 	expires := before.Add(24 * time.Hour).UTC()

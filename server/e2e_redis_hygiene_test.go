@@ -37,11 +37,11 @@ func TestSessionIndexPrunesExpired(t *testing.T) {
 			}
 			b := authtest.New(t, o)
 			for i := 0; i < 5; i++ {
-				b.NewBrowser().MustLogin("dev", authtest.Ada)
+				b.NewBrowser().MustLogin("dev", authtest.Ada())
 				b.Clock.Advance(3 * time.Minute) // that session's lifetime is over
 			}
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			members := sessionIndex(t, b, rc, prefix)
 			if members != 1 {
 				t.Errorf("ada's session index holds %d members after 6 logins of which 5 expired, want 1", members)
@@ -57,7 +57,7 @@ func sessionIndex(t *testing.T, b *authtest.Bench, rc *redis.Client, prefix stri
 	t.Helper()
 	ctx := context.Background()
 	if rc == nil {
-		n, err := server.CountIndexed(ctx, b.App().Server, "dev", authtest.Ada.ID)
+		n, err := server.CountIndexed(ctx, b.App().Server, "dev", authtest.Ada().ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestRefreshLockOutlivesDeadHolderBriefly(t *testing.T) {
 	b := authtest.New(t, authtest.Options{Instances: 2, Intercept: gate.intercept,
 		NewStore: func(t testing.TB, i int) server.Store { return redisstore.New(clients[i], prefix) }})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	cookie := br.Cookie(rsCookieName)
 	b.Clock.Advance(6 * time.Minute)
 

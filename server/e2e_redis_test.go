@@ -79,22 +79,22 @@ func TestRedisSessionShared(t *testing.T) {
 	b := rsRedisBench(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	b.Route(1)
 	status, s := br.Session()
 	user, _ := s["user"].(map[string]any)
-	if status != http.StatusOK || s["strategy"] != "dev" || user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email {
+	if status != http.StatusOK || s["strategy"] != "dev" || user["sub"] != authtest.Ada().ID || user["email"] != authtest.Ada().Email {
 		t.Errorf("/auth/session on instance 1: %d %v", status, s)
 	}
-	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID || v.Header.Get("X-Auth-Groups") != "admins,devs" {
+	if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID || v.Header.Get("X-Auth-Groups") != "admins,devs" {
 		t.Errorf("/auth/verify on instance 1: %d %v", v.Status, v.Header)
 	}
-	if p := br.Do(http.MethodGet, "/app/x", nil, nil); p.Status != http.StatusOK || p.JSON()["sub"] != authtest.Ada.ID {
+	if p := br.Do(http.MethodGet, "/app/x", nil, nil); p.Status != http.StatusOK || p.JSON()["sub"] != authtest.Ada().ID {
 		t.Errorf("/app/x on instance 1: %d %s", p.Status, p.Body)
 	}
 	c, h := rsDirect(br)
 	for i, a := range b.Apps {
-		if status, body, err := rsFetch(c, http.MethodGet, a.URL+"/auth/session", h); err != nil || status != http.StatusOK || !strings.Contains(body, authtest.Ada.ID) {
+		if status, body, err := rsFetch(c, http.MethodGet, a.URL+"/auth/session", h); err != nil || status != http.StatusOK || !strings.Contains(body, authtest.Ada().ID) {
 			t.Errorf("instance %d directly: %d %s %v", i, status, body, err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestRedisOneRefreshAcrossInstances(t *testing.T) {
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	c, h := rsDirect(br)
 	for round := int64(1); round <= 2; round++ {
 		b.Clock.Advance(6 * time.Minute)
@@ -163,9 +163,9 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	other := b.NewBrowser()
-	other.MustLogin("dev", authtest.Bob)
+	other.MustLogin("dev", authtest.Bob())
 	c, h := rsDirect(br)
 	if keys := rsKeys(t, rc, prefix+"session:*"); len(keys) != 2 {
 		t.Fatalf("session records before sign-out: %q, want 2", keys)
@@ -192,7 +192,7 @@ func TestRedisSignoutEndsEverywhere(t *testing.T) {
 			t.Errorf("instance %d with the signed-out cookie: %d %s %v", i, status, body, err)
 		}
 	}
-	if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob.ID {
+	if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Bob().ID {
 		t.Errorf("another user's session: %d %v", v.Status, v.Header)
 	}
 }
@@ -206,7 +206,7 @@ func TestRedisLoginAcrossInstances(t *testing.T) {
 	b, rc, prefix := rsRedisBenchKeys(t)
 	br := b.NewBrowser()
 	b.Route(0)
-	back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada)
+	back := br.SignIn(br.StartLogin("dev", "/app/after"), authtest.Ada())
 	if keys := rsKeys(t, rc, prefix+"login:*"); len(keys) != 0 {
 		t.Errorf("pending logins in Redis: %q, want none (they are in the cookie)", keys)
 	}

@@ -58,7 +58,7 @@ func TestRedisTopologies(t *testing.T) {
 			}})
 			br := b.NewBrowser()
 			b.Route(0)
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			cookie := br.Cookie(rsCookieName)
 			hdr := http.Header{"Cookie": {rsCookieName + "=" + cookie}}
 			c := &http.Client{Timeout: 10 * time.Second}
@@ -90,7 +90,7 @@ func TestRedisTopologies(t *testing.T) {
 				t.Errorf("%d refresh grants for 20 checks on two instances, want 1", n)
 			}
 
-			claims := logoutClaims(b, authtest.Ada.ID, "")
+			claims := logoutClaims(b, authtest.Ada().ID, "")
 			now := b.Clock.Now()
 			claims["iat"], claims["exp"] = now.Unix(), now.Add(2*time.Minute).Unix()
 			raw, err := b.IdP.SignJWT(nil, claims)

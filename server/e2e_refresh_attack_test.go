@@ -46,7 +46,7 @@ func TestRefreshShortLivedTokens(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{Tamper: withExpiresIn(5)})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	for i := 0; i < 20; i++ {
 		b.Clock.Advance(time.Second)
 		if p := br.Verify(); p.Status != http.StatusOK {
@@ -85,7 +85,7 @@ func TestRefreshLifetimeReadDefensively(t *testing.T) {
 			t.Parallel()
 			b := authtest.New(t, authtest.Options{Tamper: withExpiresIn(v)})
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			status, s := br.Session()
 			if status != http.StatusOK {
 				t.Fatalf("session: %d", status)
@@ -151,7 +151,7 @@ func TestRefreshTransientFailureKeepsSession(t *testing.T) {
 			o := &outage{}
 			b := authtest.New(t, authtest.Options{Intercept: o.intercept})
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			o.mode.Store(mode)
 			b.Clock.Advance(6 * time.Minute)
 			for i := 0; i < 5; i++ {
@@ -180,7 +180,7 @@ func TestRefreshTransientFailureKeepsSession(t *testing.T) {
 		o := &outage{}
 		b := authtest.New(t, authtest.Options{Intercept: o.intercept})
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		o.mode.Store("400")
 		b.Clock.Advance(6 * time.Minute)
 		if p := br.Verify(); p.Status != http.StatusUnauthorized {
@@ -197,7 +197,7 @@ func TestForcedRefreshRateLimited(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	ok, limited := 0, 0
 	for i := 0; i < 200; i++ {
 		p := br.Post("/auth/refresh")

@@ -128,7 +128,7 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 			t.Parallel()
 			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
-			br.MustLogin(tc.strategy, authtest.Ada)
+			br.MustLogin(tc.strategy, authtest.Ada())
 			prevRT := rsRefreshToken(t, b)
 			prevExp := rsExpiry(t, br)
 			if n := rsGrants(b); n != 0 {
@@ -137,7 +137,7 @@ func TestRefreshAfterExpiryRotates(t *testing.T) {
 			for round := int64(1); round <= 2; round++ {
 				b.Clock.Advance(6 * time.Minute)
 				v := br.Verify()
-				if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID ||
+				if v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID ||
 					v.Header.Get("X-Auth-Strategy") != tc.strategy || v.Header.Get("X-Auth-Groups") != tc.groups {
 					t.Fatalf("round %d: /auth/verify after expiry: %d %v", round, v.Status, v.Header)
 				}
@@ -189,7 +189,7 @@ func TestRefreshNotBeforeDue(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			before := rsGrants(b)
 			b.Clock.Advance(tc.advance)
 			for i := 0; i < 4; i++ {
@@ -214,7 +214,7 @@ func TestRefreshConcurrent(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	for round := int64(1); round <= 2; round++ {
 		b.Clock.Advance(6 * time.Minute)
 		errs := rsRunConcurrently(50, func(i int) error {
@@ -236,7 +236,7 @@ func TestRefreshConcurrent(t *testing.T) {
 			if status != http.StatusOK {
 				return fmt.Errorf("%s: %d %s", path, status, body)
 			}
-			if path != "/auth/verify" && !strings.Contains(body, authtest.Ada.ID) {
+			if path != "/auth/verify" && !strings.Contains(body, authtest.Ada().ID) {
 				return fmt.Errorf("%s: body without the user: %s", path, body)
 			}
 			return nil
@@ -284,7 +284,7 @@ func TestRefreshForced(t *testing.T) {
 			br := b.NewBrowser()
 			var exp0 time.Time
 			if tc.strategy != "" {
-				br.MustLogin(tc.strategy, authtest.Ada)
+				br.MustLogin(tc.strategy, authtest.Ada())
 				exp0 = rsExpiry(t, br)
 			}
 			b.Clock.Advance(time.Minute) // not due: 4 minutes left
@@ -307,7 +307,7 @@ func TestRefreshForced(t *testing.T) {
 			switch tc.wantStatus {
 			case http.StatusOK:
 				user, _ := j["user"].(map[string]any)
-				if j["strategy"] != tc.strategy || user["sub"] != authtest.Ada.ID {
+				if j["strategy"] != tc.strategy || user["sub"] != authtest.Ada().ID {
 					t.Errorf("answer %v, want the session", j)
 				}
 				exp, err := time.Parse(time.RFC3339, fmt.Sprint(j["access_token_expires_at"]))
@@ -364,7 +364,7 @@ func TestRefreshFailureEndsSession(t *testing.T) {
 			t.Parallel()
 			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			cookie := br.Cookie(rsCookieName)
 			own := tc.spoil(t, b, rsRefreshToken(t, b))
 			b.Clock.Advance(6 * time.Minute)
@@ -413,14 +413,14 @@ func TestRefreshWithoutRefreshToken(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("devpublic", authtest.Ada)
+	br.MustLogin("devpublic", authtest.Ada())
 	if rt := gjson.GetBytes(b.Tokens.Last("/oauth/token"), "refresh_token"); rt.Exists() {
 		t.Fatalf("the public client got a refresh token; the test would not test anything")
 	}
 	exp := rsExpiry(t, br)
 	for _, d := range []time.Duration{6 * time.Minute, 2 * time.Hour} {
 		b.Clock.Advance(d)
-		if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID {
+		if v := br.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID {
 			t.Errorf("verify after %v: %d %v", d, v.Status, v.Header)
 		}
 		if got := rsExpiry(t, br); !got.Equal(exp) {
@@ -507,7 +507,7 @@ func TestRequire(t *testing.T) {
 		if start.Status != http.StatusFound || !strings.HasPrefix(start.Location, b.IdPURL+"/authorize?") {
 			t.Fatalf("GET %s: %d to %q", dev, start.Status, start.Location)
 		}
-		back := br.Get(br.SignIn(start.Location, authtest.Ada))
+		back := br.Get(br.SignIn(start.Location, authtest.Ada()))
 		if back.Status != http.StatusFound || back.Location != b.URL+"/app/x" {
 			t.Fatalf("callback: %d to %q, want 302 to /app/x; %s", back.Status, back.Location, back.Body)
 		}
@@ -525,7 +525,7 @@ func TestRequire(t *testing.T) {
 			}
 			j := p.JSON()
 			groups := fmt.Sprint(j["groups"])
-			if j["sub"] != authtest.Ada.ID || j["email"] != authtest.Ada.Email || j["strategy"] != "dev" || groups != "[admins devs]" || j["path"] != "/app/x" {
+			if j["sub"] != authtest.Ada().ID || j["email"] != authtest.Ada().Email || j["strategy"] != "dev" || groups != "[admins devs]" || j["path"] != "/app/x" {
 				t.Errorf("/app/x (Accept %q) = %v", accept, j)
 			}
 		}
@@ -542,7 +542,7 @@ func TestSessionLifetime(t *testing.T) {
 		t.Parallel()
 		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = 15 * time.Minute }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", authtest.Ada)
+		br.MustLogin("devpublic", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
 		b.Clock.Advance(14 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusOK {
@@ -563,7 +563,7 @@ func TestSessionLifetime(t *testing.T) {
 		t.Parallel()
 		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.IdleTimeout = 10 * time.Minute }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", authtest.Ada)
+		br.MustLogin("devpublic", authtest.Ada())
 		cookie := br.Cookie(rsCookieName)
 		// Used every 5 minutes for 20: longer than the idle timeout, but
 		// never idle for it.
@@ -588,7 +588,7 @@ func TestSessionLifetime(t *testing.T) {
 		t.Parallel()
 		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		b.Clock.Advance(30 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusOK {
 			t.Fatalf("verify within the lifetime: %d", v.Status)
@@ -612,7 +612,7 @@ func TestSessionLifetime(t *testing.T) {
 		t.Parallel()
 		b := authtest.New(t, authtest.Options{Config: func(c *server.Config) { c.SessionLifetime = time.Hour }})
 		br := b.NewBrowser()
-		br.MustLogin("devpublic", authtest.Ada)
+		br.MustLogin("devpublic", authtest.Ada())
 		b.Clock.Advance(61 * time.Minute)
 		if v := br.Verify(); v.Status != http.StatusUnauthorized {
 			t.Errorf("verify past the lifetime: %d, want 401", v.Status)

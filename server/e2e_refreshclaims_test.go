@@ -52,7 +52,7 @@ func withIDToken(raw string) func([]byte) []byte {
 func rcClaims(b *authtest.Bench, sub, sid string) map[string]any {
 	now := b.Clock.Now()
 	c := map[string]any{"iss": b.IdPURL, "aud": authtest.BasicClient, "sub": sub,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "email": authtest.Ada.Email}
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "email": authtest.Ada().Email}
 	if sid != "" {
 		c["sid"] = sid
 	}
@@ -92,7 +92,7 @@ func TestRefreshIDTokenRefused(t *testing.T) {
 		make func(b *authtest.Bench) string
 	}{
 		{"forged signature", func(b *authtest.Bench) string {
-			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(rcClaims(b, authtest.Ada.ID, "sid-forged")))
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(rcClaims(b, authtest.Ada().ID, "sid-forged")))
 			tok.Header["kid"] = rcKid(t, b)
 			raw, err := tok.SignedString(forger)
 			if err != nil {
@@ -101,14 +101,14 @@ func TestRefreshIDTokenRefused(t *testing.T) {
 			return raw
 		}},
 		{"another user's sub", func(b *authtest.Bench) string {
-			raw, err := b.IdP.SignJWT(nil, rcClaims(b, authtest.Bob.ID, ""))
+			raw, err := b.IdP.SignJWT(nil, rcClaims(b, authtest.Bob().ID, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return raw
 		}},
 		{"another audience", func(b *authtest.Bench) string {
-			c := rcClaims(b, authtest.Ada.ID, "")
+			c := rcClaims(b, authtest.Ada().ID, "")
 			c["aud"] = authtest.PostClient
 			raw, err := b.IdP.SignJWT(nil, c)
 			if err != nil {
@@ -117,7 +117,7 @@ func TestRefreshIDTokenRefused(t *testing.T) {
 			return raw
 		}},
 		{"expired", func(b *authtest.Bench) string {
-			c := rcClaims(b, authtest.Ada.ID, "")
+			c := rcClaims(b, authtest.Ada().ID, "")
 			c["exp"] = b.Clock.Now().Add(-time.Hour).Unix()
 			raw, err := b.IdP.SignJWT(nil, c)
 			if err != nil {
@@ -130,7 +130,7 @@ func TestRefreshIDTokenRefused(t *testing.T) {
 			t.Parallel()
 			b, tok, _ := rcBench(t, "")
 			br := b.NewBrowser()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			tok.Arm(withIDToken(tc.make(b)))
 			p := rcForceRefresh(br, b)
 			if tok.Applied() == 0 {
@@ -156,8 +156,8 @@ func TestRefreshNewSIDBackchannel(t *testing.T) {
 	t.Parallel()
 	b, tok, _ := rcBench(t, "")
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
-	raw, err := b.IdP.SignJWT(nil, rcClaims(b, authtest.Ada.ID, "sid-after-refresh"))
+	br.MustLogin("dev", authtest.Ada())
+	raw, err := b.IdP.SignJWT(nil, rcClaims(b, authtest.Ada().ID, "sid-after-refresh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,12 +198,12 @@ func TestRefreshUserinfo(t *testing.T) {
 		t.Parallel()
 		b, _, info := rcBench(t, rcUserinfoStrategies)
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
-		if v := br.Verify(); v.Header.Get("X-Auth-Email") != authtest.Ada.Email {
+		br.MustLogin("dev", authtest.Ada())
+		if v := br.Verify(); v.Header.Get("X-Auth-Email") != authtest.Ada().Email {
 			t.Fatalf("X-Auth-Email at login: %q", v.Header.Get("X-Auth-Email"))
 		}
 		info.Arm(func(body []byte) []byte {
-			return []byte(strings.ReplaceAll(string(body), authtest.Ada.Email, "ada.renamed@example.test"))
+			return []byte(strings.ReplaceAll(string(body), authtest.Ada().Email, "ada.renamed@example.test"))
 		})
 		before := b.IdP.Stats().UserinfoRequests
 		if p := rcForceRefresh(br, b); p.Status != http.StatusOK {
@@ -224,9 +224,9 @@ func TestRefreshUserinfo(t *testing.T) {
 		t.Parallel()
 		b, _, info := rcBench(t, rcUserinfoStrategies)
 		br := b.NewBrowser()
-		br.MustLogin("dev", authtest.Ada)
+		br.MustLogin("dev", authtest.Ada())
 		info.Arm(func(body []byte) []byte {
-			return []byte(strings.ReplaceAll(string(body), authtest.Ada.ID, authtest.Bob.ID))
+			return []byte(strings.ReplaceAll(string(body), authtest.Ada().ID, authtest.Bob().ID))
 		})
 		if p := rcForceRefresh(br, b); p.Status != http.StatusUnauthorized {
 			t.Fatalf("refresh whose userinfo names another sub: %d %s, want 401", p.Status, p.Body)

@@ -22,8 +22,8 @@ func TestReloadKeepsSessions(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	dev, post := b.NewBrowser(), b.NewBrowser()
-	dev.MustLogin("dev", authtest.Ada)
-	post.MustLogin("devpost", authtest.Bob)
+	dev.MustLogin("dev", authtest.Ada())
+	post.MustLogin("devpost", authtest.Bob())
 
 	if err := b.App().Server.SetEngine(b.NewEngine(t, authtest.DefaultStrategies, nil)); err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestReloadKeepsSessions(t *testing.T) {
 		t.Errorf("removed strategy's login: %d, want 404", p.Status)
 	}
 	// A new login with the renamed strategy works (its callback path kept).
-	if p := b.NewBrowser().Login("devpost-renamed", authtest.Bob, ""); p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
+	if p := b.NewBrowser().Login("devpost-renamed", authtest.Bob(), ""); p.Status != http.StatusFound || p.Location != b.URL+"/app/" {
 		t.Errorf("login with the reloaded strategy: %d to %q: %s", p.Status, p.Location, p.Body)
 	}
 }
@@ -69,7 +69,7 @@ func TestMetricsObserveServer(t *testing.T) {
 	}
 
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	br.Verify()
 	b.NewBrowser().Verify()                                // unauthenticated
 	br.Get("/auth/dev/callback?code=x&state=never-issued") // state_mismatch

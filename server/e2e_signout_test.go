@@ -50,11 +50,11 @@ func TestSignout(t *testing.T) {
 			t.Parallel()
 			b := authtest.New(t, authtest.Options{})
 			br := b.NewBrowser()
-			br.MustLogin(tc.strategy, authtest.Ada)
+			br.MustLogin(tc.strategy, authtest.Ada())
 			rt := rsRefreshToken(t, b)
 			cookie := br.Cookie(rsCookieName)
 			other := b.NewBrowser()
-			other.MustLogin(tc.strategy, authtest.Ada)
+			other.MustLogin(tc.strategy, authtest.Ada())
 
 			p := br.Post("/auth/signout")
 			if p.Status != http.StatusSeeOther || p.Location != b.URL+"/signed-out" {
@@ -89,7 +89,7 @@ func TestSignout(t *testing.T) {
 
 			// The other browser's session is untouched, and its own grant
 			// still refreshes.
-			if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada.ID {
+			if v := other.Verify(); v.Status != http.StatusOK || v.Header.Get("X-Auth-User") != authtest.Ada().ID {
 				t.Errorf("the other browser's verify: %d %v", v.Status, v.Header)
 			}
 			before := rsGrants(b)
@@ -119,7 +119,7 @@ func TestSignoutRefused(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	for _, tc := range []struct {
 		name   string
 		method string
@@ -165,7 +165,7 @@ func TestSignoutMethodNotAllowed(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	if p := br.Get("/auth/signout"); p.Status != http.StatusMethodNotAllowed {
 		t.Errorf("GET /auth/signout: %d, want 405", p.Status)
 	}
@@ -236,7 +236,7 @@ func TestWebhook(t *testing.T) {
 			t.Cleanup(release) // first: Server.Close and hs.Close wait for a held delivery
 			br := b.NewBrowser()
 			if tc.login {
-				br.MustLogin("dev", authtest.Ada)
+				br.MustLogin("dev", authtest.Ada())
 			}
 			// The hook holds its first answer until the sign-out has
 			// returned: the sign-out does not wait for the webhook.
@@ -267,7 +267,7 @@ func TestWebhook(t *testing.T) {
 					keys = append(keys, k)
 				}
 				sort.Strings(keys)
-				if m["event"] != "signout" || m["strategy"] != "dev" || m["sub"] != authtest.Ada.ID ||
+				if m["event"] != "signout" || m["strategy"] != "dev" || m["sub"] != authtest.Ada().ID ||
 					strings.Join(keys, ",") != "event,sid,strategy,sub,time" {
 					t.Errorf("delivery %d: body %s", i, post.body)
 				}

@@ -49,7 +49,7 @@ func TestStoreDownIsNotSignedOut(t *testing.T) {
 		return ds
 	}})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	ds.down.Store(true)
 
 	if p := br.Verify(); p.Status != http.StatusInternalServerError {

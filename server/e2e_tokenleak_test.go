@@ -74,7 +74,7 @@ func TestE2ETokenLeakRefusedAtLoad(t *testing.T) {
 			// The file loaded: this is what a page script would read.
 			b := authtest.New(t, authtest.Options{Strategies: file})
 			br := b.NewBrowser()
-			br.MustLogin("devpost", authtest.Ada)
+			br.MustLogin("devpost", authtest.Ada())
 			status, s := br.Session()
 			body, _ := json.Marshal(s)
 			if status != http.StatusOK {

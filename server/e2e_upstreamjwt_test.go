@@ -118,7 +118,7 @@ func TestUpstreamJWT(t *testing.T) {
 	b := upstreamBench(t, nil)
 	api := newUpstreamAPI(t, b)
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 
 	p := br.Verify()
 	tok := p.Header.Get("X-Auth-Token")
@@ -132,8 +132,8 @@ func TestUpstreamJWT(t *testing.T) {
 	if parsed.Header["typ"] != "JWT" || parsed.Header["alg"] != "ES256" || parsed.Header["kid"] != api.keys.Keys()[0].KID {
 		t.Errorf("header %v: want typ JWT, alg ES256 (the ephemeral P-256 key), the published kid", parsed.Header)
 	}
-	for name, want := range map[string]any{"iss": b.URL, "aud": b.URL, "sub": authtest.Ada.ID,
-		"email": authtest.Ada.Email, "strategy": "dev"} {
+	for name, want := range map[string]any{"iss": b.URL, "aud": b.URL, "sub": authtest.Ada().ID,
+		"email": authtest.Ada().Email, "strategy": "dev"} {
 		if claims[name] != want {
 			t.Errorf("claim %s = %v, want %v", name, claims[name], want)
 		}
@@ -145,8 +145,8 @@ func TestUpstreamJWT(t *testing.T) {
 			groups = append(groups, s)
 		}
 	}
-	if !slices.Equal(groups, authtest.Ada.Groups) {
-		t.Errorf("claim groups = %v, want the array %v", claims["groups"], authtest.Ada.Groups)
+	if !slices.Equal(groups, authtest.Ada().Groups) {
+		t.Errorf("claim groups = %v, want the array %v", claims["groups"], authtest.Ada().Groups)
 	}
 	cookie := br.Cookie("__Host-authflow_session")
 	sid, _ := claims["sid"].(string)
@@ -198,7 +198,7 @@ func TestUpstreamJWT(t *testing.T) {
 
 	// A second session of the same user has another sid.
 	other := b.NewBrowser()
-	other.MustLogin("dev", authtest.Ada)
+	other.MustLogin("dev", authtest.Ada())
 	oc, _, err := api.verify(other.Verify().Header.Get("X-Auth-Token"))
 	if err != nil || oc["sid"] == sid {
 		t.Errorf("second session: %v, sid %v (first %v)", err, oc["sid"], sid)
@@ -212,7 +212,7 @@ func TestUpstreamJWTEndedSession(t *testing.T) {
 	t.Parallel()
 	b := upstreamBench(t, nil)
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	cookie := br.Cookie("__Host-authflow_session")
 	if br.Verify().Header.Get("X-Auth-Token") == "" {
 		t.Fatal("no X-Auth-Token")
@@ -248,7 +248,7 @@ func TestUpstreamJWTSessionEnd(t *testing.T) {
 			api := newUpstreamAPI(t, b)
 			br := b.NewBrowser()
 			start := b.Clock.Now()
-			br.MustLogin("dev", authtest.Ada)
+			br.MustLogin("dev", authtest.Ada())
 			end := start.Add(tc.lifetime)
 			if tc.idle > 0 {
 				end = start.Add(tc.idle)
@@ -284,7 +284,7 @@ func TestUpstreamJWTTokenCrossSite(t *testing.T) {
 	t.Parallel()
 	b := upstreamBench(t, nil)
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	for _, tc := range []struct {
 		name   string
 		header http.Header
@@ -321,7 +321,7 @@ func TestUpstreamJWTDisabled(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-Token") != "" {
 		t.Errorf("verify: %d, X-Auth-Token %q; want none", p.Status, p.Header.Get("X-Auth-Token"))
 	}

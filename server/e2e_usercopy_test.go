@@ -18,7 +18,7 @@ func TestUserFromIsTheHandlersOwn(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada)
+	br.MustLogin("dev", authtest.Ada())
 	var seen []string
 	app := httptest.NewServer(b.App().Server.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := server.UserFrom(r.Context())
@@ -27,7 +27,7 @@ func TestUserFromIsTheHandlersOwn(t *testing.T) {
 		if u.Claims != nil {
 			u.Claims["email"] = "mallory@evil.test"
 		}
-		if i := bytes.Index(u.Raw, []byte(authtest.Ada.Email)); i >= 0 {
+		if i := bytes.Index(u.Raw, []byte(authtest.Ada().Email)); i >= 0 {
 			u.Raw[i] = 'm'
 		}
 	})))
@@ -41,10 +41,10 @@ func TestUserFromIsTheHandlersOwn(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if len(seen) != 2 || seen[1] != authtest.Ada.Email {
-		t.Errorf("emails the handler saw: %q, want %q twice", seen, authtest.Ada.Email)
+	if len(seen) != 2 || seen[1] != authtest.Ada().Email {
+		t.Errorf("emails the handler saw: %q, want %q twice", seen, authtest.Ada().Email)
 	}
-	if _, s := br.Session(); s["user"].(map[string]any)["email"] != authtest.Ada.Email {
+	if _, s := br.Session(); s["user"].(map[string]any)["email"] != authtest.Ada().Email {
 		t.Errorf("/auth/session after the handler wrote into its User: %v", s["user"])
 	}
 }

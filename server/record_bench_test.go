@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/engine"
-	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/store"
-	"github.com/authflow/authflow/store/redisstore"
 )
 
 // realisticResult is a login as a real OIDC deployment makes it: a user
@@ -41,8 +39,7 @@ func BenchmarkVerifyCPU(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			var st Store
 			if backend == "redis" {
-				c, prefix := testredis.Client(b)
-				st = redisstore.New(c, prefix)
+				st = openBenchRedis(b)
 			} else {
 				m := store.NewMemory(store.MemoryOptions{})
 				b.Cleanup(func() { m.Close() })

@@ -166,16 +166,39 @@ func decodeRecord(raw string) (*record, error) {
 	if nl < 0 {
 		return decodeLegacyRecord(raw)
 	}
+	d, err := decodeHeadLine(raw[:nl])
+	if err != nil {
+		return nil, err
+	}
+	rec := &d.rec
+	d.body.enc, d.body.strategy, d.body.subject = raw[nl+1:], rec.Strategy, rec.Subject
+	rec.body, rec.raw = &d.body, raw
+	return rec, nil
+}
+
+// decodeHeadOnly decodes a record's head alone (HeadGetter). The record
+// has no body and no stored form (body nil, raw ""): it can be checked,
+// and never written (encodeRecord refuses it) or compared as a version.
+func decodeHeadOnly(head string) (*record, error) {
+	d, err := decodeHeadLine(head)
+	if err != nil {
+		return nil, err
+	}
+	return &d.rec, nil
+}
+
+// decodeHeadLine decodes a head line into a decodedRecord with its
+// identity.
+func decodeHeadLine(head string) (*decodedRecord, error) {
 	d := &decodedRecord{}
 	rec := &d.rec
-	if err := decodeHead(raw[:nl], rec, &d.id); err != nil {
+	if err := decodeHead(head, rec, &d.id); err != nil {
 		return nil, fmt.Errorf("session record: %w", err)
 	}
 	d.id.vals[hdrUser] = escapeHeader(rec.Subject, false)
 	d.id.vals[hdrStrategy] = escapeHeader(rec.Strategy, false)
-	d.body.enc, d.body.strategy, d.body.subject = raw[nl+1:], rec.Strategy, rec.Subject
-	rec.ident, rec.body, rec.raw = &d.id, &d.body, raw
-	return rec, nil
+	rec.ident = &d.id
+	return d, nil
 }
 
 // decodeHead decodes the head s into rec and id.

@@ -30,6 +30,7 @@ type Server struct {
 	// The Store's optional capabilities (nil when it lacks one).
 	objects      ObjectStore
 	stringGetter StringGetter
+	headGetter   HeadGetter
 	locker       Locker
 	index        Indexer
 	// ownStore is the memory store New made because Config had none;
@@ -109,6 +110,9 @@ func New(eng *engine.Engine, cfg Config) (*Server, error) {
 	}
 	s.objects, _ = s.cfg.Store.(ObjectStore)
 	s.stringGetter, _ = s.cfg.Store.(StringGetter)
+	if s.objects == nil {
+		s.headGetter, _ = s.cfg.Store.(HeadGetter)
+	}
 	s.locker, _ = s.cfg.Store.(Locker)
 	s.index, _ = s.cfg.Store.(Indexer)
 	if err := s.SetEngine(eng); err != nil {

@@ -107,6 +107,46 @@ func (s *Server) loadRecord(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.alive(ctx, rec)
+}
+
+// headBytes is how much of a record loadHead reads: a head is 300 to 600
+// bytes; a longer one (many groups) is read with the whole record.
+const headBytes = 1024
+
+// loadHead is loadRecord for a check that writes nothing: with a
+// HeadGetter it reads the record's head alone, in one command (a record
+// without body or stored form, see decodeHeadOnly), unless the head does
+// not fit in headBytes.
+func (s *Server) loadHead(ctx context.Context, id string) (*record, error) {
+	if s.headGetter == nil {
+		return s.loadRecord(ctx, id)
+	}
+	v, err := s.headGetter.GetHead(ctx, recordKey(id), headBytes)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec *record
+	switch nl := strings.IndexByte(v, '\n'); {
+	case nl >= 0:
+		rec, err = decodeHeadOnly(v[:nl])
+	case len(v) < headBytes: // the whole value: a record of the earlier format
+		rec, err = decodeRecord(v)
+	default:
+		return s.loadRecord(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.alive(ctx, rec)
+}
+
+// alive returns rec if its session is live at Config.Now; else it ends
+// the session and returns errNoSession.
+func (s *Server) alive(ctx context.Context, rec *record) (*record, error) {
 	now := s.cfg.Now()
 	if !now.Before(rec.Expires) || (s.cfg.IdleTimeout > 0 && now.Sub(rec.LastSeen) >= s.cfg.IdleTimeout) {
 		s.dropRecord(ctx, rec)
@@ -274,12 +314,31 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 // when due (force: whatever its expiry). A session whose record is gone, or
 // whose refresh failed, has its cookie cleared.
 func (s *Server) current(w http.ResponseWriter, r *http.Request, force bool) (*record, error) {
+	return s.currentRecord(w, r, force, false)
+}
+
+// currentHead is current for /auth/verify, which needs only the head:
+// with a HeadGetter the check reads the head alone, and the whole record
+// only when it must write it (writeDue). The record it returns may have
+// no body.
+func (s *Server) currentHead(w http.ResponseWriter, r *http.Request) (*record, error) {
+	return s.currentRecord(w, r, false, true)
+}
+
+func (s *Server) currentRecord(w http.ResponseWriter, r *http.Request, force, head bool) (*record, error) {
 	cookie := s.sessionCookie(r)
 	if cookie == "" {
 		return nil, errNoSession
 	}
 	ctx := r.Context()
-	rec, err := s.loadRecord(ctx, sessionID(cookie))
+	id := sessionID(cookie)
+	var rec *record
+	var err error
+	if head {
+		rec, err = s.loadHead(ctx, id)
+	} else {
+		rec, err = s.loadRecord(ctx, id)
+	}
 	if err == nil {
 		if st := s.Engine().Strategy(rec.Strategy); st == nil {
 			// A reload removed the session's strategy: its identity can no
@@ -288,7 +347,12 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request, force bool) (*r
 			s.announce(eventStrategyRemoved, rec)
 			rec, err = nil, errNoSession
 		} else {
-			rec, err = s.refreshIfDue(ctx, st, rec, force)
+			if rec.body == nil && s.writeDue(st, rec) {
+				rec, err = s.loadRecord(ctx, id) // the whole record, to swap
+			}
+			if err == nil {
+				rec, err = s.refreshIfDue(ctx, st, rec, force)
+			}
 		}
 	}
 	if err == nil {
@@ -308,7 +372,7 @@ func (s *Server) touch(ctx context.Context, rec *record) *record {
 		return rec
 	}
 	now := s.cfg.Now()
-	if now.Sub(rec.LastSeen) < s.cfg.IdleTimeout/10 {
+	if !s.touchDue(rec, now) {
 		return rec
 	}
 	next := *rec // the same identity and body
@@ -317,6 +381,22 @@ func (s *Server) touch(ctx context.Context, rec *record) *record {
 		return rec
 	}
 	return &next
+}
+
+// touchDue reports whether touch would write rec at now.
+func (s *Server) touchDue(rec *record, now time.Time) bool {
+	return s.cfg.IdleTimeout > 0 && now.Sub(rec.LastSeen) >= s.cfg.IdleTimeout/10
+}
+
+// writeDue reports whether a check of rec, read at Config.Now, would
+// write it: an idle-timeout touch (touch), or a refresh (refreshIfDue,
+// without force: due, possible, and not waiting).
+func (s *Server) writeDue(st *engine.Strategy, rec *record) bool {
+	now := s.cfg.Now()
+	if s.touchDue(rec, now) {
+		return true
+	}
+	return rec.refreshDue(now, s.cfg.RefreshSkew) && st.CanRefresh() && rec.Refreshable && s.refreshWait(rec, now) <= 0
 }
 
 // endSession ends the request's session and clears its cookie. It returns

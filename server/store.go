@@ -70,8 +70,17 @@ type StringGetter interface {
 	GetString(ctx context.Context, key string) (string, error)
 }
 
-// The memory store offers every capability but StringGetter, which it
-// does not need: it keeps records as objects.
+// HeadGetter is an optional Store capability: the first n bytes of a
+// value, in one command. /auth/verify reads only a record's head with it
+// (a few hundred bytes: the identity, the lifetimes, the X-Auth-* values),
+// and reads the whole record only when the check must write it (a refresh
+// or an idle-timeout touch is due). A missing value is store.ErrNotFound.
+type HeadGetter interface {
+	GetHead(ctx context.Context, key string, n int) (string, error)
+}
+
+// The memory store offers every capability but StringGetter and
+// HeadGetter, which it does not need: it keeps records as objects.
 var (
 	_ Store       = (*store.Memory)(nil)
 	_ Locker      = (*store.Memory)(nil)

@@ -36,7 +36,7 @@ func benchVerifyUpstreamJWT(b *testing.B) {
 }
 
 // benchServerConfig is benchServer with cfg.
-func benchServerConfig(b *testing.B, cfg Config) *Server {
+func benchServerConfig(b testing.TB, cfg Config) *Server {
 	b.Helper()
 	data, err := os.ReadFile("../testdata/spec_example.json")
 	if err != nil {

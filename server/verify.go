@@ -30,7 +30,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	redirect := q.Get("redirect") == "true"
-	rec, err := s.current(w, r, false)
+	rec, err := s.currentHead(w, r)
 	if err != nil && !sessionEnded(err) {
 		// The session could not be read (the store is down): not signed
 		// out, so no 401 that would send everyone to the login.

@@ -9,9 +9,13 @@ import (
 // reservedRoutes are the paths authflow's server answers itself (server/doc.go);
 // {strategy} stands for any one path segment. No redirect_path may take
 // one: the callback would shadow the route or the route the callback.
+// /metrics is one wherever metrics are served: authflow serve mounts it
+// beside the server unless metrics.addr moves it, a setting the strategy
+// file does not know.
 var reservedRoutes = []string{
 	"/",
 	"/healthz",
+	"/metrics",
 	"/auth/login",
 	"/auth/session",
 	"/auth/refresh",

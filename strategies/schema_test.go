@@ -527,6 +527,7 @@ var agreementCases = []struct {
 	{"redirect_path on /auth/login", acme(`"redirect_path": "/auth/login"`), bothRefuse},
 	{"redirect_path on /auth/verify", acme(`"redirect_path": "/auth/verify"`), bothRefuse},
 	{"redirect_path on /healthz", acme(`"redirect_path": "/healthz"`), bothRefuse},
+	{"redirect_path on /metrics", acme(`"redirect_path": "/metrics"`), bothRefuse},
 	{"redirect_path on the JWKS", acme(`"redirect_path": "/.well-known/jwks.json"`), bothRefuse},
 	{"redirect_path on a strategy's login route", acme(`"redirect_path": "/auth/other/login"`), bothRefuse},
 	{"redirect_path on a back-channel logout route", acme(`"redirect_path": "/auth/acme/backchannel-logout"`), bothRefuse},

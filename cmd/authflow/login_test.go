@@ -49,7 +49,7 @@ func newCLIFixture(t *testing.T) *cliFixture {
 			{ID: nativeClient, Native: true, RedirectURIs: []string{loopbackCB}},
 			{ID: svcClient, Secret: svcSecret, RedirectURIs: []string{"https://unused.example/cb"}},
 		},
-		Users: []devidp.User{authtest.Ada},
+		Users: []devidp.User{authtest.Ada()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestLoginDevice(t *testing.T) {
 			if !approve {
 				answer = f.idp.DenyDevice
 			}
-			if err := answer(context.Background(), nil, link, "", authtest.Ada.Username, authtest.Ada.Password); err != nil {
+			if err := answer(context.Background(), nil, link, "", authtest.Ada().Username, authtest.Ada().Password); err != nil {
 				t.Fatal(err)
 			}
 			close(answered)
@@ -254,7 +254,7 @@ func TestLoginDevice(t *testing.T) {
 			if err := json.Unmarshal([]byte(res.out), &user); err != nil {
 				t.Fatalf("stdout %q: %v", res.out, err)
 			}
-			if user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email || user["azp"] != cliClient {
+			if user["sub"] != authtest.Ada().ID || user["email"] != authtest.Ada().Email || user["azp"] != cliClient {
 				t.Errorf("user object %v", user)
 			}
 		})
@@ -279,7 +279,7 @@ func TestLoginLoopback(t *testing.T) {
 		done <- outcome{code, out}
 	}()
 	authURL := errOut.url(t)
-	back, err := f.idp.Login(context.Background(), nil, authURL, authtest.Ada.Username, authtest.Ada.Password)
+	back, err := f.idp.Login(context.Background(), nil, authURL, authtest.Ada().Username, authtest.Ada().Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestLoginLoopback(t *testing.T) {
 		t.Fatalf("callback %d, exit %d, stderr %s", resp.StatusCode, res.code, errOut.String())
 	}
 	var user map[string]any
-	if err := json.Unmarshal([]byte(res.out), &user); err != nil || user["sub"] != authtest.Ada.ID || user["email"] != authtest.Ada.Email {
+	if err := json.Unmarshal([]byte(res.out), &user); err != nil || user["sub"] != authtest.Ada().ID || user["email"] != authtest.Ada().Email {
 		t.Fatalf("user object %q (%v)", res.out, err)
 	}
 }

@@ -66,6 +66,9 @@ func TestValidateAgreesWithServe(t *testing.T) {
 		{"redirect_path on /healthz",
 			verdictFile(verdictStrategy("acme", `"redirect_path": "/healthz"`, nil)),
 			`strategy "acme": redirect_path: "/healthz" is authflow's own route`},
+		{"redirect_path on /metrics", // the metrics handler is on the main listener by default
+			verdictFile(verdictStrategy("acme", `"redirect_path": "/metrics"`, nil)),
+			`strategy "acme": redirect_path: "/metrics" is authflow's own route`},
 		{"redirect_path on /",
 			verdictFile(verdictStrategy("acme", `"redirect_path": "/"`, nil)),
 			`strategy "acme": redirect_path: "/" is authflow's own route`},

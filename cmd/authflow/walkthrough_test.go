@@ -33,7 +33,7 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	idp, err := devidp.New(devidp.Options{
 		Issuer:  "http://" + op.Listener.Addr().String(),
 		Clients: []devidp.Client{{ID: "authflow", Secret: secret, RedirectURIs: []string{base + "/auth/dex/callback"}}},
-		Users:   []devidp.User{authtest.Ada},
+		Users:   []devidp.User{authtest.Ada()},
 	})
 	if err != nil {
 		op.Close()
@@ -70,9 +70,9 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	if p := br.Get("/auth/login"); p.Status != http.StatusFound || p.Location != base+"/auth/dex/login" {
 		t.Fatalf("/auth/login: %d to %q", p.Status, p.Location)
 	}
-	br.MustLogin("dex", authtest.Ada) // lands on "/"
+	br.MustLogin("dex", authtest.Ada()) // lands on "/"
 	p := br.Get("/")
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, `Signed in as <span id="user">`+authtest.Ada.Name+`</span>`) ||
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `Signed in as <span id="user">`+authtest.Ada().Name+`</span>`) ||
 		!strings.Contains(p.Body, `<dd id="strategy">Dex</dd>`) {
 		t.Fatalf("GET / after the login: %d\n%s", p.Status, p.Body)
 	}

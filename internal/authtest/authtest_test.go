@@ -14,8 +14,8 @@ func TestLogin(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
 	br := b.NewBrowser()
-	br.MustLogin("dev", authtest.Ada) // through the IdP's login form
-	if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada.ID {
+	br.MustLogin("dev", authtest.Ada()) // through the IdP's login form
+	if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada().ID {
 		t.Fatalf("verify: %d %v", p.Status, p.Header)
 	}
 	b.Clock.Advance(25 * time.Hour) // past the session's lifetime
@@ -32,7 +32,7 @@ func TestLoadBalancedInstances(t *testing.T) {
 	b := authtest.New(t, authtest.Options{Instances: 2})
 	br := b.NewBrowser()
 	b.Route(0)
-	br.MustLogin("devpost", authtest.Bob)
+	br.MustLogin("devpost", authtest.Bob())
 	b.Route(1)
 	if status, s := br.Session(); status != http.StatusOK || s["strategy"] != "devpost" {
 		t.Fatalf("session on instance 1: %d %v", status, s)
@@ -41,7 +41,7 @@ func TestLoadBalancedInstances(t *testing.T) {
 		t.Errorf("instances' URLs %q, %q", b.Apps[0].URL, b.Apps[1].URL)
 	}
 	// Parallel subtests share the bench, each with its own browser.
-	for _, u := range []devidp.User{authtest.Ada, authtest.Eve} {
+	for _, u := range []devidp.User{authtest.Ada(), authtest.Eve()} {
 		t.Run(u.Username, func(t *testing.T) {
 			t.Parallel()
 			br := b.BrowserFor(t)
@@ -58,7 +58,7 @@ func TestLoadBalancedInstances(t *testing.T) {
 func TestTokenRecorderSeesTheBackChannel(t *testing.T) {
 	t.Parallel()
 	b := authtest.New(t, authtest.Options{})
-	b.NewBrowser().MustLogin("dev", authtest.Ada)
+	b.NewBrowser().MustLogin("dev", authtest.Ada())
 	if b.Tokens.Last("/oauth/token") == nil {
 		t.Fatal("no token answer recorded")
 	}

@@ -129,7 +129,7 @@ func New(t testing.TB, o Options) *Bench {
 		Algorithm:         o.Algorithm,
 		BackchannelClient: backchannel,
 		Clients:           clients,
-		Users:             []devidp.User{Ada, Bob, Eve},
+		Users:             []devidp.User{Ada(), Bob(), Eve()},
 	})
 	if err != nil {
 		idpSrv.Close()

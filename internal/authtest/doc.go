@@ -27,8 +27,8 @@
 //		t.Parallel()
 //		b := authtest.New(t, authtest.Options{})
 //		br := b.NewBrowser()
-//		br.MustLogin("dev", authtest.Ada) // through the IdP's login form
-//		if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada.ID {
+//		br.MustLogin("dev", authtest.Ada()) // through the IdP's login form
+//		if p := br.Verify(); p.Status != http.StatusOK || p.Header.Get("X-Auth-User") != authtest.Ada().ID {
 //			t.Fatalf("verify: %d %v", p.Status, p.Header)
 //		}
 //		b.Clock.Advance(25 * time.Hour) // past the session's lifetime

@@ -13,20 +13,27 @@ const (
 	PublicClient = "public-app"      // strategy devpublic: no secret, PKCE
 )
 
-// The users of a Bench IdP's login form. Tests must not modify them
-// (tests run in parallel): copy one and change the copy.
-var (
-	// Ada is in the groups admins and devs, with a verified email.
-	Ada = devidp.User{ID: "user-ada", Username: "ada", Password: "ada-password",
+// The users of a Bench IdP's login form. Each call returns a new copy, so
+// a test may change what it got.
+
+// Ada is in the groups admins and devs, with a verified email.
+func Ada() devidp.User {
+	return devidp.User{ID: "user-ada", Username: "ada", Password: "ada-password",
 		Email: "ada@example.test", EmailVerified: true, Name: "Ada Lovelace", Groups: []string{"admins", "devs"}}
-	// Bob is in no group, with a verified email.
-	Bob = devidp.User{ID: "user-bob", Username: "bob", Password: "bob-password",
+}
+
+// Bob is in no group, with a verified email.
+func Bob() devidp.User {
+	return devidp.User{ID: "user-bob", Username: "bob", Password: "bob-password",
 		Email: "bob@example.test", EmailVerified: true, Name: "Bob"}
-	// Eve is in admins, but her email is not verified: allow-lists on
-	// emails and domains must not trust it.
-	Eve = devidp.User{ID: "user-eve", Username: "eve", Password: "eve-password",
+}
+
+// Eve is in admins, but her email is not verified: allow-lists on emails
+// and domains must not trust it.
+func Eve() devidp.User {
+	return devidp.User{ID: "user-eve", Username: "eve", Password: "eve-password",
 		Email: "eve@example.test", EmailVerified: false, Name: "Eve", Groups: []string{"admins"}}
-)
+}
 
 // DefaultStrategies is a Bench's strategy file, {{IDP}} standing for the
 // IdP's URL. Three strategies, one per client:

@@ -43,6 +43,53 @@ func Run(t *testing.T, open Opener) {
 	t.Run("CompareAndSwap", func(t *testing.T) { testCompareAndSwap(t, open) })
 	t.Run("sets", func(t *testing.T) { testSets(t, open) })
 	t.Run("lock", func(t *testing.T) { testLock(t, open) })
+	if s, _ := open(t); isHeadGetter(s) { // the memory store keeps records as objects
+		t.Run("GetHead", func(t *testing.T) { testGetHead(t, open) })
+	}
+}
+
+func isHeadGetter(s Store) bool {
+	_, ok := s.(headGetter)
+	return ok
+}
+
+// headGetter is the optional capability /auth/verify reads a record's
+// head with.
+type headGetter interface {
+	GetHead(ctx context.Context, key string, n int) (string, error)
+}
+
+// testGetHead: a store with GetHead answers the first n bytes of the
+// value (all of it when shorter), ErrNotFound for a missing, deleted or
+// expired key, and the new value after a swap.
+func testGetHead(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, elapse := open(t)
+	h := s.(headGetter)
+	if _, err := h.GetHead(ctx, "nope", 8); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetHead missing: %v, want ErrNotFound", err)
+	}
+	s.SetNew(ctx, "r", []byte("head\nbody"), time.Minute)
+	for n, want := range map[int]string{1: "h", 5: "head\n", 9: "head\nbody", 64: "head\nbody"} {
+		if v, err := h.GetHead(ctx, "r", n); err != nil || v != want {
+			t.Errorf("GetHead(%d) = %q, %v; want %q", n, v, err, want)
+		}
+	}
+	if ok, err := s.CompareAndSwap(ctx, "r", []byte("head\nbody"), []byte("next\nbody"), time.Minute); !ok || err != nil {
+		t.Fatalf("swap = %v, %v", ok, err)
+	}
+	if v, err := h.GetHead(ctx, "r", 5); err != nil || v != "next\n" {
+		t.Errorf("GetHead after a swap = %q, %v", v, err)
+	}
+	s.Delete(ctx, "r")
+	if _, err := h.GetHead(ctx, "r", 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetHead deleted: %v, want ErrNotFound", err)
+	}
+	s.SetNew(ctx, "short", []byte("x\ny"), 50*time.Millisecond)
+	elapse(120 * time.Millisecond)
+	if _, err := h.GetHead(ctx, "short", 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetHead expired: %v, want ErrNotFound", err)
+	}
 }
 
 func testValues(t *testing.T, open Opener) {

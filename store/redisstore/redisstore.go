@@ -3,12 +3,17 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/authflow/authflow/store"
@@ -83,6 +88,74 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // every reply (7% of a forward-auth check's CPU).
 const resp2 = 2
 
+// plainConn is a TCP connection that hides its file descriptor from
+// go-redis. go-redis peeks at the socket of every connection it takes from
+// its pool (clearing its deadlines, then a recvfrom with MSG_PEEK: 11% of a
+// forward-auth check's CPU under load) to find connections the server has
+// closed, and RESP3 push notifications. authflow speaks RESP2, so there are
+// no pushes; and it skips the peek for connections that are not
+// syscall.Conn, as go-redis always has for TLS ones. A connection the
+// server closed (a restart, Redis's timeout, a proxy's idle timeout) is
+// then found when a command on it fails with EOF or a reset: see
+// retryClosedConns.
+type plainConn struct{ net.Conn }
+
+// retryClosedConns is a go-redis hook that sends a command again, up to
+// tries times, while it fails on a connection the server had closed.
+// go-redis drops such a connection and retries on another by itself, but
+// MaxRetries times only (3), so a pool of idle connections all closed at
+// once would fail a few commands before it is clear. A command that fails
+// so was never read by Redis (the connection was closed before it was
+// sent) and is safe to send again; one whose connection broke after Redis
+// ran it is sent again by go-redis's own retries as well.
+type retryClosedConns struct{ tries int }
+
+// closedConn reports whether err is a connection the server had closed.
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (h retryClosedConns) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h retryClosedConns) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		for i := 1; i < h.tries && closedConn(err) && ctx.Err() == nil; i++ {
+			err = next(ctx, cmd)
+		}
+		return err
+	}
+}
+func (h retryClosedConns) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next // authflow sends no pipelines
+}
+
+// dialer is go-redis's own dialer (its timeout, keep-alive and TLS),
+// making plainConns.
+func dialer(timeout time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Second // go-redis's default
+	}
+	dial := redis.NewDialer(&redis.Options{DialTimeout: timeout, TLSConfig: tlsConfig})
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return plainConn{c}, nil
+	}
+}
+
+// withRetries adds retryClosedConns to c, whose pools hold poolSize
+// connections each (go-redis's default when 0: 10 per GOMAXPROCS).
+func withRetries(c redis.UniversalClient, poolSize int) redis.UniversalClient {
+	if poolSize <= 0 {
+		poolSize = 10 * runtime.GOMAXPROCS(0)
+	}
+	c.AddHook(retryClosedConns{tries: poolSize + 1})
+	return c
+}
+
 func newClient(o Options) (redis.UniversalClient, string, error) {
 	switch o.Mode {
 	case "", Single:
@@ -91,7 +164,8 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 			return nil, "", fmt.Errorf("redisstore: redis url: %w", err)
 		}
 		opts.Protocol = resp2
-		return redis.NewClient(opts), opts.Addr, nil
+		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
+		return withRetries(redis.NewClient(opts), opts.PoolSize), opts.Addr, nil
 	case Sentinel:
 		opts, err := redis.ParseFailoverURL(o.URL)
 		if err != nil {
@@ -101,14 +175,16 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 			return nil, "", errors.New("redisstore: redis sentinel url: no master_name parameter")
 		}
 		opts.Protocol = resp2
-		return redis.NewFailoverClient(opts), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
+		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
+		return withRetries(redis.NewFailoverClient(opts), opts.PoolSize), "sentinels " + strings.Join(opts.SentinelAddrs, ","), nil
 	case Cluster:
 		opts, err := redis.ParseClusterURL(o.URL)
 		if err != nil {
 			return nil, "", fmt.Errorf("redisstore: redis cluster url: %w", err)
 		}
 		opts.Protocol = resp2
-		return redis.NewClusterClient(opts), "cluster " + strings.Join(opts.Addrs, ","), nil
+		opts.Dialer = dialer(opts.DialTimeout, opts.TLSConfig)
+		return withRetries(redis.NewClusterClient(opts), opts.PoolSize), "cluster " + strings.Join(opts.Addrs, ","), nil
 	}
 	return nil, "", fmt.Errorf("redisstore: redis mode %q: want single, sentinel or cluster", o.Mode)
 }
@@ -144,6 +220,24 @@ func (r *Store) GetString(ctx context.Context, key string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("redisstore: redis get: %w", err)
+	}
+	return v, nil
+}
+
+// GetHead implements server.HeadGetter: the first n bytes of the value
+// (GETRANGE key 0 n-1), one command, for a check that needs only a
+// record's head; store.ErrNotFound when there is no value (GETRANGE
+// answers "" for a missing key, and no stored value is empty).
+func (r *Store) GetHead(ctx context.Context, key string, n int) (string, error) {
+	if n <= 0 {
+		return "", fmt.Errorf("redisstore: get head: %d bytes", n)
+	}
+	v, err := r.client.GetRange(ctx, r.prefix+key, 0, int64(n-1)).Result()
+	if err != nil {
+		return "", fmt.Errorf("redisstore: redis getrange: %w", err)
+	}
+	if v == "" {
+		return "", store.ErrNotFound
 	}
 	return v, nil
 }
