@@ -56,7 +56,7 @@ func TestCatalogueValidates(t *testing.T) {
 				case "client_secret":
 					v = "${env.SECRET}"
 				case "okta_uri", "realm_uri", "casdoor_uri", "authelia_uri", "authentik_uri", "gitea_uri",
-					"kanidm_uri", "logto_uri", "zitadel_uri":
+					"kanidm_uri", "logto_uri", "zitadel_uri", "fusionauth_uri", "ory_uri":
 					v = "https://idp.example.com/" + k
 				case "domain":
 					v = "idp.example.com"
