@@ -80,6 +80,8 @@ func builtinsDiscovery() *http.Client {
 		"https://auth.pingone.com/abcd1234-ef56-7890-abcd-ef1234567890/as",
 		"https://login.salesforce.com",
 		"https://acme-abc123.zitadel.cloud",
+		"https://auth.piedpiper.example",
+		"https://upbeat-lovelace-abc123.projects.oryapis.com",
 	}
 	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		for _, iss := range issuers {

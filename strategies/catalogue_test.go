@@ -22,6 +22,7 @@ var noCodeBinding = map[string]string{
 	"notion":    "https://developers.notion.com/guides/get-started/authorization (no code_challenge)",
 	"strava":    "https://developers.strava.com/docs/authentication (no code_challenge)",
 	"box":       "https://developer.box.com/guides/authentication/oauth2/ (no code_challenge; not OpenID)",
+	"patreon":   "https://docs.patreon.com/#oauth (authorize: response_type, client_id, redirect_uri, scope, state; no code_challenge; not OpenID)",
 	"hubspot":   "https://developers.hubspot.com/docs/api-reference/auth-oauth-v1/guide (install URL: client_id, redirect_uri, scope, optional_scopes, state; no code_challenge)",
 }
 
@@ -56,7 +57,7 @@ func TestCatalogueValidates(t *testing.T) {
 				case "client_secret":
 					v = "${env.SECRET}"
 				case "okta_uri", "realm_uri", "casdoor_uri", "authelia_uri", "authentik_uri", "gitea_uri",
-					"kanidm_uri", "logto_uri", "zitadel_uri":
+					"kanidm_uri", "logto_uri", "zitadel_uri", "fusionauth_uri", "ory_uri":
 					v = "https://idp.example.com/" + k
 				case "domain":
 					v = "idp.example.com"

@@ -66,6 +66,11 @@ func isPublicName(k string) bool {
 	if isSecretName(k) {
 		return false
 	}
+	// A JSON:API sparse fieldset, fields[TYPE] (Patreon's
+	// ?fields[user]=email,full_name), names fields as "fields" does.
+	if base, _, ok := strings.Cut(k, "["); ok && base == "fields" && strings.HasSuffix(k, "]") {
+		return true
+	}
 	for _, s := range publicSuffixes {
 		if strings.HasSuffix(k, s) {
 			return true

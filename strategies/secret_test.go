@@ -155,7 +155,8 @@ func TestNoLiteralSecretWarningsOnShippedFiles(t *testing.T) {
 
 // TestPublicLiteralsShown: public literals stay readable in explain and
 // raise no warning: protocol names and URNs, ids, URLs, host names, version
-// headers, and custom variables that only form URIs.
+// headers, JSON:API sparse fieldsets (fields[user]), and custom variables
+// that only form URIs.
 func TestPublicLiteralsShown(t *testing.T) {
 	t.Parallel()
 	data := []byte(`{"base_uri": "https://app.test", "strategies": {"a": {
@@ -168,7 +169,9 @@ func TestPublicLiteralsShown(t *testing.T) {
 	     "form": {"grant_type": "authorization_code", "code": "${auth.code}", "code_verifier": "${code_verifier}",
 	              "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
 	              "audience": "https://api.idp.test", "token_type_hint": "refresh_token", "team_id": "T0123"}},
-	    {"name": "jwt", "decode": "${token.id_token}", "issuer": "https://${host}/${pool}"}]}}}`)
+	    {"name": "jwt", "decode": "${token.id_token}", "issuer": "https://${host}/${pool}"},
+	    {"name": "userinfo", "uri": "https://api.idp.test/v2/identity?fields%5Buser%5D=email,full_name&fields[member]=email",
+	     "config": {"headers": {"Authorization": "Bearer ${token.access_token}"}}}]}}}`)
 	for _, p := range Check("f.json", data) {
 		if strings.Contains(p.Message, "literal secret") {
 			t.Errorf("false alarm: %s", p.Error())
