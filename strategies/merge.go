@@ -33,7 +33,7 @@ func baseOf(r *reporter, name string, user *node, cat map[string]*node) (string,
 	}
 	names := builtinNames(cat)
 	msg := ""
-	if s := suggest(base, names); s != "" {
+	if s := Suggest(base, names); s != "" {
 		msg = ` (did you mean "` + s + `"?)`
 	}
 	if len(names) == 0 {

@@ -91,7 +91,7 @@ func walkField(n *node, field string) *node {
 // didYouMean returns `; did you mean "form"?` for the candidate closest
 // to s (within two edits), or "".
 func didYouMean(s string, cands []string) string {
-	if c := suggest(s, cands); c != "" {
+	if c := Suggest(s, cands); c != "" {
 		return `; did you mean "` + c + `"?`
 	}
 	return ""

@@ -57,7 +57,7 @@ func (c *compiler) validate() {
 			for _, ref := range f.t.Refs() {
 				// A misspelt ${code_verifer} is an unknown variable already,
 				// whose message suggests ${code_verifier}: no second warning.
-				if ref.Raw == VarCodeVerifier || suggest(ref.Root, []string{VarCodeVerifier}) == VarCodeVerifier {
+				if ref.Raw == VarCodeVerifier || Suggest(ref.Root, []string{VarCodeVerifier}) == VarCodeVerifier {
 					sendsVerifier = true
 				}
 			}
@@ -97,7 +97,7 @@ func (c *compiler) validate() {
 	for _, k := range sortedKeys(st.Custom) {
 		if !c.used[k] {
 			msg := "custom variable is never used"
-			if s := suggest(k, knownKeys); s != "" {
+			if s := Suggest(k, knownKeys); s != "" {
 				msg += fmt.Sprintf(" (did you mean the key %q?)", s)
 			}
 			r.warnf(name, "", k, "%s", msg)
@@ -319,7 +319,7 @@ func (c *compiler) bind(f *Template, ref interp.Ref) (Binding, bool) {
 	for _, s := range st.Steps {
 		cands = append(cands, s.Name)
 	}
-	if s := suggest(root, cands); s != "" {
+	if s := Suggest(root, cands); s != "" {
 		msg += fmt.Sprintf(" (did you mean ${%s}?)", s)
 	}
 	r.errorf(name, f.step, f.name, "%s", msg)
@@ -425,8 +425,9 @@ func WalkJSONStrings(v any, prefix string, fn func(path, s string)) {
 	}
 }
 
-// suggest returns the candidate closest to s within an edit distance of 2.
-func suggest(s string, cands []string) string {
+// Suggest returns the candidate closest to s within an edit distance of
+// 2, or "": the "did you mean" of authflow's messages.
+func Suggest(s string, cands []string) string {
 	best, bestD := "", 3
 	for _, c := range cands {
 		if c == s {

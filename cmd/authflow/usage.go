@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/authflow/authflow/strategies"
 	"github.com/spf13/cobra"
 )
 
@@ -67,7 +68,7 @@ func withUsage(root *cobra.Command) {
 // define: the names it does, as words.
 func unknownStrategyError(file, name string, names []string) error {
 	hint := ""
-	if s := closest(name, names); s != "" {
+	if s := strategies.Suggest(name, names); s != "" {
 		hint = fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	switch len(names) {
@@ -87,35 +88,4 @@ func wordList(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-}
-
-// closest returns the name within two edits of s, or "".
-func closest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD && n != s {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
