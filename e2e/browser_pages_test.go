@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,21 +52,8 @@ func TestBrowserPages(t *testing.T) {
 	defer cancelTotal()
 	ctx := newChromium(t, total, bin, true)
 
-	step := 0
-	shot := func(name string) {
-		t.Helper()
-		step++
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 1000 {
-			t.Fatalf("screenshot %s: not a PNG or nearly empty (%d bytes)", name, len(png))
-		}
-		if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%02d-%s.png", step, name)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	taken := &screenshots{t: t, ctx: ctx, dir: shots}
+	shot := taken.take
 	// load runs the actions and waits for the page they lead to.
 	load := func(what string, status int, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -168,5 +153,5 @@ func TestBrowserPages(t *testing.T) {
 	logo("custom 404")
 	shot("not-found-branded")
 
-	checkScreenshots(t, shots, step)
+	checkScreenshots(t, shots, taken.n)
 }

@@ -64,22 +64,8 @@ func browserDemo(t *testing.T, bin string, tls bool, shots string) {
 	total, cancelTotal := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancelTotal()
 	ctx := newChromium(t, total, bin, tls)
-	step := 0
-	shot := func(name string) {
-		t.Helper()
-		step++
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 1000 {
-			t.Fatalf("screenshot %s: not a PNG or nearly empty (%d bytes)", name, len(png))
-		}
-		file := filepath.Join(shots, fmt.Sprintf("%02d-%s.png", step, name))
-		if err := os.WriteFile(file, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	taken := &screenshots{t: t, ctx: ctx, dir: shots}
+	shot := taken.take
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -209,7 +195,7 @@ func browserDemo(t *testing.T, bin string, tls bool, shots string) {
 	do("reopen the protected page", chromedp.Navigate(base+"/protected"))
 	chooser()
 
-	checkScreenshots(t, shots, step)
+	checkScreenshots(t, shots, taken.n)
 }
 
 // roundTripFunc is a func as an http.RoundTripper.

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -45,4 +48,29 @@ func newChromium(t *testing.T, parent context.Context, bin string, insecureTLS b
 	t.Cleanup(cancelAlloc)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// screenshots saves full-page screenshots of ctx's tab in dir, numbered in
+// the order they are taken: NN-name.png.
+type screenshots struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+	n   int // taken so far
+}
+
+// take saves the page as the next screenshot, named name.
+func (s *screenshots) take(name string) {
+	s.t.Helper()
+	s.n++
+	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		s.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 1000 {
+		s.t.Fatalf("screenshot %s: not a PNG or nearly empty (%d bytes)", name, len(png))
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
 }
