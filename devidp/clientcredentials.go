@@ -84,11 +84,6 @@ func (s *storage) introspectClient(resp *oidc.IntrospectionResponse, at accessTo
 		return false
 	}
 	resp.Subject = at.clientID
-	resp.Scope = at.scopes
-	resp.ClientID = at.clientID
-	resp.TokenType = oidc.BearerToken
-	resp.Expiration = oidc.FromTime(at.expires)
-	resp.IssuedAt = oidc.FromTime(at.issued)
-	resp.Audience = at.audience
+	at.describe(resp)
 	return true
 }

@@ -286,12 +286,7 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 		return err
 	}
 	resp.SetUserInfo(info)
-	resp.Scope = at.scopes
-	resp.ClientID = at.clientID
-	resp.TokenType = oidc.BearerToken
-	resp.Expiration = oidc.FromTime(at.expires)
-	resp.IssuedAt = oidc.FromTime(at.issued)
-	resp.Audience = at.audience
+	at.describe(resp)
 	return nil
 }
 
@@ -300,4 +295,15 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 // (accesstoken.go) first.
 func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
+}
+
+// describe sets what an introspection answer says of the token itself:
+// scope, client, type, lifetime and audience.
+func (at accessToken) describe(resp *oidc.IntrospectionResponse) {
+	resp.Scope = at.scopes
+	resp.ClientID = at.clientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(at.expires)
+	resp.IssuedAt = oidc.FromTime(at.issued)
+	resp.Audience = at.audience
 }
