@@ -38,6 +38,9 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 		fmt.Fprintf(w, "  client secret: a JWT signed with client_key (iss %s, aud %s, lifetime %s), minted when first needed and again when half its lifetime has passed\n",
 			ss.Issuer, ss.Audience, lifetime)
 	}
+	for _, n := range st.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
 	def, err := maskedDefinition(sp)
 	if err != nil {
 		return err
