@@ -70,23 +70,6 @@ type contract struct {
 	Env          map[string]string `json:"env"`           // more environment variables the strategy reads
 	Code         string            `json:"code"`          // the authorization code; default "contract-code"
 	Callback     map[string]string `json:"callback"`      // more callback parameters the provider sends
-	// CallbackMode is how the provider sends the browser back: "" (a GET,
-	// code and state in the query) or "form_post" (its page POSTs them as
-	// a form, OAuth 2.0 Form Post Response Mode): the login then also runs
-	// through the server, whose callback must take the POST and refuse a
-	// GET (formpost_test.go).
-	CallbackMode string `json:"callback_mode"`
-	// EnvKeys are private keys the test makes for each run and gives the
-	// strategy in the environment variable named, PEM: "P-256" (PKCS #8).
-	EnvKeys map[string]string `json:"env_keys"`
-	// SignedSecret, when set, says the client_secret is a JWT the client
-	// signs (Apple): the server verifies it as described instead of
-	// comparing it with client_secret (signedsecret_test.go).
-	SignedSecret *signedSecret `json:"signed_secret"`
-	// IDTokenVariants each run the login again with the ID token changed,
-	// as the provider documents it may come (another tenant, a claim left
-	// out), and say whether the login must fail or which claims it gives.
-	IDTokenVariants []idTokenVariant `json:"id_token_variants"`
 	Authorize    redirect          `json:"authorize"`
 	Static       []exchange        `json:"static"`  // discovery documents and key sets: any time, any number of times
 	Login        []exchange        `json:"login"`   // the callback's requests, in order
@@ -108,6 +91,24 @@ type contract struct {
 		Subject string                     `json:"sub"`
 		Claims  map[string]json.RawMessage `json:"claims"`
 	} `json:"expect"`
+
+	// CallbackMode is how the provider sends the browser back: "" (a GET,
+	// code and state in the query) or "form_post" (its page POSTs them as
+	// a form, OAuth 2.0 Form Post Response Mode): the login then also runs
+	// through the server, whose callback must take the POST and refuse a
+	// GET (formpost_test.go).
+	CallbackMode string `json:"callback_mode"`
+	// EnvKeys are private keys the test makes for each run and gives the
+	// strategy in the environment variable named, PEM: "P-256" (PKCS #8).
+	EnvKeys map[string]string `json:"env_keys"`
+	// SignedSecret, when set, says the client_secret is a JWT the client
+	// signs (Apple): the server verifies it as described instead of
+	// comparing it with client_secret (signedsecret_test.go).
+	SignedSecret *signedSecret `json:"signed_secret"`
+	// IDTokenVariants each run the login again with the ID token changed,
+	// as the provider documents it may come (another tenant, a claim left
+	// out), and say whether the login must fail or which claims it gives.
+	IDTokenVariants []idTokenVariant `json:"id_token_variants"`
 }
 
 // redirect is a browser redirect: the authorize or the logout URL.
