@@ -37,6 +37,8 @@ func decodeStrategy(r *reporter, name string, o *node) *Strategy {
 			st.Claims = decodeStringMap(r, name, "", k, v)
 		case k == "login_params":
 			st.LoginParams = decodeStringMap(r, name, "", k, v)
+		case k == "notes":
+			st.Notes = decodeStringList(r, name, "", k, v)
 		case k == "steps":
 			st.Steps = decodeSteps(r, name, v)
 		case k == KeySignedSecret:
@@ -265,6 +267,13 @@ func encodeStrategy(st *Strategy) *node {
 	str("jwt_key", st.JWTKey)
 	str("logout_uri", st.LogoutURI)
 	str("docs", st.Docs)
+	if st.Notes != nil {
+		notes := &node{kind: kindArray}
+		for _, n := range st.Notes {
+			notes.vals = append(notes.vals, stringNode(n))
+		}
+		o.set("notes", notes)
+	}
 	str("client_key", st.ClientKey)
 	str("client_key_id", st.ClientKeyID)
 	str(KeyAllowedTenants, st.AllowedTenants)

@@ -36,7 +36,10 @@ func Explain(w io.Writer, sp *StrategyPlan) error {
 			lifetime = DefaultSignedSecretLifetime.String()
 		}
 		fmt.Fprintf(w, "  client secret: a JWT signed with client_key (iss %s, aud %s, lifetime %s), minted when first needed and again when half its lifetime has passed\n",
-			ss.Issuer, ss.Audience, lifetime)
+			res.resolve(ss.Issuer), res.resolve(ss.Audience), lifetime)
+	}
+	for _, n := range st.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	def, err := maskedDefinition(sp)
 	if err != nil {

@@ -40,6 +40,11 @@ type Strategy struct {
 	JWTKey       string // session key of the user object; default "user"
 	LogoutURI    string // RP-initiated logout URL template; empty: none
 	Docs         string // the provider's documentation (a URL), listed by authflow providers; no template
+	// Notes ("notes") are plain sentences authflow explain prints under the
+	// strategy's header: what the provider needs set up for the built-in
+	// to work (a claim mapper, an optional claim). Documentation only: no
+	// template, never sent.
+	Notes []string
 	// DeviceURI is the RFC 8628 device authorization endpoint (template);
 	// empty: no device login. See GrantDeviceCode.
 	DeviceURI string

@@ -13,7 +13,7 @@ import (
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 var knownKeys = []string{"auth_uri", "client_id", "client_secret", "base_uri", "redirect_path", "scope",
-	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", KeyExtends,
+	"grant_type", "jwt_key", "label", "steps", "pkce", "nonce", "claims", "logout_uri", "backchannel_logout", "docs", "notes", KeyExtends,
 	"client_key", "client_key_id", KeySignedSecret, KeyAllowedTenants, "client_assertion_audience",
 	"response_mode", "refresh_userinfo", "login_params", "device_uri",
 	"bearer", "required_scopes", "upstream_claims"}
@@ -35,6 +35,11 @@ func (c *compiler) validate() {
 		r.errorf(name, "", "client_id", "missing: the client id registered at the identity provider")
 	}
 	checkRedirectPath(r, st)
+	for i, n := range st.Notes {
+		if strings.TrimSpace(n) == "" {
+			r.errorf(name, "", fmt.Sprintf("notes[%d]", i), "empty: a note is a sentence explain prints")
+		}
+	}
 	if st.BaseURI != "" && !strings.Contains(st.BaseURI, "${") {
 		if u, err := url.Parse(st.BaseURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			r.errorf(name, "", "base_uri", "must be an absolute http(s) URL, like https://app.example.com")

@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -54,6 +55,9 @@ const (
 //	"$nonce"          the nonce of the authorize redirect
 //	"$id_token"       the ID token the server issued
 //
+// With signed_secret, a client_secret checked by client_auth is verified
+// as a JWT with the public half of an env_keys key, not compared.
+//
 // In answers, a string "$id_token" becomes an ID token signed by the
 // server's key (claims: id_token.claims, iss: id_token.issuer, aud: the
 // client id, the login's nonce, iat, exp) and "json": "$jwks" the server's
@@ -65,7 +69,7 @@ type contract struct {
 	Strategy     json.RawMessage   `json:"strategy"`      // the strategy a user writes, named after the built-in
 	Env          map[string]string `json:"env"`           // more environment variables the strategy reads
 	Code         string            `json:"code"`          // the authorization code; default "contract-code"
-	Callback     map[string]string `json:"callback"`      // more callback query parameters the provider sends
+	Callback     map[string]string `json:"callback"`      // more callback parameters the provider sends
 	Authorize    redirect          `json:"authorize"`
 	Static       []exchange        `json:"static"`  // discovery documents and key sets: any time, any number of times
 	Login        []exchange        `json:"login"`   // the callback's requests, in order
@@ -87,6 +91,24 @@ type contract struct {
 		Subject string                     `json:"sub"`
 		Claims  map[string]json.RawMessage `json:"claims"`
 	} `json:"expect"`
+
+	// CallbackMode is how the provider sends the browser back: "" (a GET,
+	// code and state in the query) or "form_post" (its page POSTs them as
+	// a form, OAuth 2.0 Form Post Response Mode): the login then also runs
+	// through the server, whose callback must take the POST and refuse a
+	// GET (formpost_test.go).
+	CallbackMode string `json:"callback_mode"`
+	// EnvKeys are private keys the test makes for each run and gives the
+	// strategy in the environment variable named, PEM: "P-256" (PKCS #8).
+	EnvKeys map[string]string `json:"env_keys"`
+	// SignedSecret, when set, says the client_secret is a JWT the client
+	// signs (Apple): the server verifies it as described instead of
+	// comparing it with client_secret (signedsecret_test.go).
+	SignedSecret *signedSecret `json:"signed_secret"`
+	// IDTokenVariants each run the login again with the ID token changed,
+	// as the provider documents it may come (another tenant, a claim left
+	// out), and say whether the login must fail or which claims it gives.
+	IDTokenVariants []idTokenVariant `json:"id_token_variants"`
 }
 
 // redirect is a browser redirect: the authorize or the logout URL.
@@ -209,6 +231,9 @@ func play(name string, c *contract, strategy json.RawMessage) (explain []byte, f
 	e, err := engine.New(plan, engine.Options{
 		HTTPClient: &http.Client{Transport: &hostRewriter{target: target}},
 		LookupEnv: func(k string) (string, bool) {
+			if v, ok := p.envPEM[k]; ok {
+				return v, true
+			}
 			if k == "CLIENT_SECRET" {
 				return c.ClientSecret, true
 			}
@@ -222,6 +247,18 @@ func play(name string, c *contract, strategy json.RawMessage) (explain []byte, f
 	defer e.Close()
 	s := e.Strategy(name)
 	ctx := context.Background()
+
+	// A form_post callback, through the server (formpost_test.go).
+	switch {
+	case c.CallbackMode != "" && c.CallbackMode != "form_post":
+		return explain, append(out, fmt.Sprintf("contract: callback_mode %q: want form_post or nothing", c.CallbackMode))
+	case c.CallbackMode == "form_post" && !s.FormPost():
+		fail("the provider POSTs the callback as a form (response_mode=form_post); the built-in's callback takes a GET")
+	case c.CallbackMode == "" && s.FormPost():
+		fail("the built-in's callback takes only a form POST (response_mode form_post); the contract's provider returns with a GET")
+	case c.CallbackMode == "form_post":
+		out = append(out, p.formPostLogin(e, s)...)
+	}
 
 	// The authorize redirect.
 	l := s.NewLogin()
@@ -340,6 +377,11 @@ func play(name string, c *contract, strategy json.RawMessage) (explain []byte, f
 			out = append(out, strings.TrimPrefix(f, "\n"))
 		}
 	}
+
+	// The documented variants of the ID token.
+	for i := range c.IDTokenVariants {
+		out = append(out, p.playVariant(ctx, s, i)...) // variants_test.go
+	}
 	return explain, out
 }
 
@@ -368,7 +410,11 @@ type provider struct {
 	nonce     string
 	challenge string
 	idToken   string
+	variant   *idTokenVariant // the ID token variant being played; nil: none
 	problems  []string
+
+	envKeys map[string]*ecdsa.PrivateKey // env_keys, by variable name
+	envPEM  map[string]string            // their PEM text
 }
 
 func newProvider(name string, c *contract) *provider {
@@ -380,7 +426,10 @@ func newProvider(name string, c *contract) *provider {
 	if code == "" {
 		code = defaultCode
 	}
-	return &provider{name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback"}
+	p := &provider{name: name, c: c, key: key, code: code, redirect: baseURI + "/auth/" + name + "/callback",
+		envKeys: map[string]*ecdsa.PrivateKey{}, envPEM: map[string]string{}}
+	p.makeEnvKeys() // signedsecret_test.go
+	return p
 }
 
 func (p *provider) failf(format string, args ...any) {
@@ -617,7 +666,7 @@ func (p *provider) count() int {
 // checkClientAuth checks the client authentication method (RFC 6749
 // §2.3.1, OpenID Connect Core §9).
 func (p *provider) checkClientAuth(what, method string, r *http.Request, body url.Values) {
-	id, secret := p.c.ClientID, p.c.ClientSecret
+	id := p.c.ClientID
 	user, pass, basic := r.BasicAuth()
 	if basic {
 		user, _ = url.QueryUnescape(user)
@@ -626,14 +675,14 @@ func (p *provider) checkClientAuth(what, method string, r *http.Request, body ur
 	secretInBody := body.Has("client_secret")
 	switch method {
 	case "client_secret_basic":
-		if !basic || user != id || pass != secret {
+		if !basic || user != id || !p.secretOK(what, pass) {
 			p.failf("%s: client authentication: the provider wants HTTP Basic with the client id and secret (client_secret_basic); got Basic %v, body client_id %q, client_secret in the body %v", what, basic, body.Get("client_id"), secretInBody)
 		}
 		if secretInBody {
 			p.failf("%s: client authentication: client_secret in the body as well as in Basic; the provider takes one method", what)
 		}
 	case "client_secret_post", "json_body":
-		if body.Get("client_id") != id || body.Get("client_secret") != secret {
+		if body.Get("client_id") != id || !p.secretOK(what, body.Get("client_secret")) {
 			p.failf("%s: client authentication: the provider wants client_id and client_secret in the body (%s); got body client_id %q, client_secret present %v, Basic %v", what, method, body.Get("client_id"), secretInBody, basic)
 		}
 		if basic && secretInBody {
@@ -713,6 +762,18 @@ func (p *provider) signIDToken() string {
 		claims[k] = v
 	}
 	p.mu.Lock()
+	if v := p.variant; v != nil {
+		if v.Issuer != "" {
+			claims["iss"] = v.Issuer
+		}
+		for k, x := range v.Claims {
+			if x == nil {
+				delete(claims, k)
+			} else {
+				claims[k] = x
+			}
+		}
+	}
 	if p.nonce != "" {
 		claims["nonce"] = p.nonce
 	}

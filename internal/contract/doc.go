@@ -20,5 +20,13 @@
 // that a contract fails when a built-in sends the wrong client
 // authentication, leaves out a required parameter, or calls the wrong path.
 //
+// A contract may also say that the provider POSTs the callback as a form
+// (callback_mode form_post: the login then runs through the server too,
+// formpost_test.go), that the client secret is a JWT the client signs with
+// a key the test makes and gives in the environment (signed_secret,
+// env_keys: signedsecret_test.go), and which other ID tokens the provider
+// may issue, each of which must fail the login or give the claims named
+// (id_token_variants: variants_test.go).
+//
 // The file format is described on the contract type in contract_test.go.
 package contract
