@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/authflow/authflow/engine"
+	"github.com/authflow/authflow/internal/jwk"
 	"github.com/authflow/authflow/strategies"
-	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/tidwall/gjson"
 )
@@ -791,9 +791,8 @@ func (p *provider) signIDToken() string {
 }
 
 func (p *provider) jwks() []byte {
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "contract-key", Algorithm: "RS256", Use: "sig"}}}
-	b, _ := json.Marshal(set)
-	return b
+	k, _ := jwk.Marshal(&p.key.PublicKey, "contract-key", "RS256")
+	return append(append([]byte(`{"keys":[`), k...), "]}"...)
 }
 
 // originalHost carries the host a request was meant for to the test server.
