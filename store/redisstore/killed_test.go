@@ -19,7 +19,7 @@ import (
 // sockets before use; see plainConn).
 func TestConnectionsClosedByServer(t *testing.T) {
 	name := strings.ReplaceAll(t.Name(), "/", "-") + "-" + time.Now().Format("150405.000000")
-	s, err := redisstore.Open(t.Context(), redisstore.Options{URL: testredis.URL(t) + "?client_name=" + name,
+	s, err := redisstore.Open(t.Context(), redisstore.Options{URL: testredis.URL(t) + "?client_name=" + name + "&min_idle_conns=4",
 		Prefix: "authflow-test:" + name + ":"})
 	if err != nil {
 		t.Fatal(err)
@@ -31,15 +31,24 @@ func TestConnectionsClosedByServer(t *testing.T) {
 	}
 	defer s.Delete(ctx, "k")
 	for round := range 3 {
-		var wg sync.WaitGroup // fill the pool
-		for range 32 {
-			wg.Go(func() { s.GetString(ctx, "k") })
-		}
-		wg.Wait()
+		// Fill the pool: concurrent reads, and min_idle_conns, which the
+		// pool meets in the background (a fast machine serves 32 reads
+		// on one connection).
 		admin, _ := testredis.Client(t)
-		list, err := admin.ClientList(ctx).Result()
-		if err != nil {
-			t.Fatal(err)
+		var list string
+		for try := 0; ; try++ {
+			var wg sync.WaitGroup
+			for range 32 {
+				wg.Go(func() { s.GetString(ctx, "k") })
+			}
+			wg.Wait()
+			if list, err = admin.ClientList(ctx).Result(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Count(list, " name="+name+" ") >= 2 || try == 50 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // the pool dials in the background
 		}
 		killed := 0
 		for _, line := range strings.Split(list, "\n") {
