@@ -494,10 +494,15 @@ func checkCodeBinding(r *reporter, st *Strategy) {
 	}
 	noNonce := `"nonce": false`
 	if !st.InsecureNoNonce {
-		if slices.Contains(strings.Fields(st.Scope), "openid") {
-			return
-		}
 		noNonce = `no "openid" in the scope, so no nonce`
+		if slices.Contains(strings.Fields(st.Scope), "openid") {
+			// The engine checks the nonce in the ID token the user step
+			// decodes; a user step that is an API call checks none.
+			if u := st.Step(st.UserStep()); u != nil && u.IsDecode() {
+				return
+			}
+			noNonce = fmt.Sprintf(`"openid" in the scope but a user step (%q) that decodes no ID token, so the nonce is checked nowhere`, st.UserStep())
+		}
 	}
 	r.warnf(st.Name, "", "pkce", "authorization code injection: with \"pkce\": false and %s, nothing binds the code to the browser that started the login; "+
 		"an attacker who obtains a victim's code (a leaked callback URL, log or Referer) can send it to their own callback and is signed in as the victim (RFC 9700 §4.5). "+
