@@ -37,6 +37,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzQueryEscape$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./strategies
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/jwk
+	$(GO) test -run='^$$' -fuzz='^FuzzSegment$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./interp
+	$(GO) test -run='^$$' -fuzz='^FuzzRecordDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./server
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
