@@ -23,7 +23,7 @@ import (
 )
 
 // commandLog is a go-redis hook that records the names of the commands a
-// client sends.
+// client sends, alone or in a pipeline.
 type commandLog struct {
 	mu    sync.Mutex
 	names []string
@@ -39,7 +39,14 @@ func (c *commandLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 func (c *commandLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		for _, cmd := range cmds { // a batch of reads: each is one command
+			c.names = append(c.names, cmd.Name())
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
 }
 
 // take returns the commands sent since the last take.

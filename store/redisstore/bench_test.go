@@ -31,18 +31,26 @@ func BenchmarkGetString(b *testing.B) {
 	u := testredis.URL(b)
 	value := strings.Repeat("h", 300) + "\n" + strings.Repeat("b", 1900)
 	for _, v := range []struct {
-		name string
-		mod  func(*redis.Options)
-		head int // read with GetHead of this many bytes; 0: GetString
+		name  string
+		mod   func(*redis.Options)
+		head  int // read with GetHead of this many bytes; 0: GetString
+		slots int // GetHead's round trips in flight; 0: the default
 	}{
-		{"open", nil, 0},
-		{"no-deadlines", func(o *redis.Options) { o.ReadTimeout, o.WriteTimeout = -1, -1 }, 0},
-		{"conn-check", func(o *redis.Options) { o.Dialer = nil }, 0},
-		{"pool-64", func(o *redis.Options) { o.PoolSize = 64 }, 0},
-		{"head-512", nil, 512},
+		{"open", nil, 0, 0},
+		{"no-deadlines", func(o *redis.Options) { o.ReadTimeout, o.WriteTimeout = -1, -1 }, 0, 0},
+		{"conn-check", func(o *redis.Options) { o.Dialer = nil }, 0, 0},
+		{"pool-64", func(o *redis.Options) { o.PoolSize = 64 }, 0, 0},
+		{"head-512", nil, 512, 0},
+		// GetHead's batching with 1 and 4 round trips in flight (the
+		// default is 2).
+		{"head-512-slots-1", nil, 512, 1},
+		{"head-512-slots-4", nil, 512, 4},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			s := redisstore.OpenForBench(b, u, v.mod)
+			if v.slots > 0 {
+				redisstore.SetHeadSlots(s, v.slots)
+			}
 			ctx := context.Background()
 			if ok, err := s.SetNew(ctx, "bench", []byte(value), time.Minute); err != nil || !ok {
 				b.Fatal(ok, err)

@@ -28,3 +28,16 @@ func OpenForBench(b *testing.B, url string, mod func(*redis.Options)) *Store {
 	b.Cleanup(func() { c.Close() })
 	return New(c, fmt.Sprintf("authflow-bench:%d:", time.Now().UnixNano()))
 }
+
+// Queued is the number of GetHead reads of s waiting for a batch.
+func Queued(s *Store) int {
+	s.heads.mu.Lock()
+	defer s.heads.mu.Unlock()
+	return len(s.heads.queue)
+}
+
+// SetHeadSlots sets the round trips GetHead has in flight at most.
+func SetHeadSlots(s *Store, n int) { s.heads.slots = n }
+
+// Key is the Redis key s keeps key at.
+func Key(s *Store, key string) string { return s.prefix + key }

@@ -1,3 +1,20 @@
+// Package redisstore keeps authflow's shared state (sessions, the login
+// key and spent-list, refresh locks) in Redis: a single server, a primary
+// found through Sentinel, or a Cluster.
+//
+// Every command touches a single key. Writes (SET NX, the compare-and-swap
+// script, DEL, locks) are sent alone, one command each. GetHead, the read
+// of every forward-auth check, batches: a read goes out at once when fewer
+// than two round trips are in flight, after one yield of the goroutine
+// that lets the checks already runnable queue theirs (alone, it is sent as
+// a lone command on its caller's context, with no timer); the reads that
+// queue while Redis is busy go out together as one pipeline of at most
+// 128 when a round trip ends (a Cluster splits it per node). A pipeline
+// runs with a timeout of its own (the client's read timeout); each caller
+// waits for its own reply, or its own context's end, and a command that
+// fails in a pipeline fails its own caller only. Under load this turns a
+// write and a read of the socket per check into one per batch, which is
+// most of a check's CPU over Redis. See headBatcher.
 package redisstore
 
 import (
@@ -31,6 +48,7 @@ type Store struct {
 	// LockRetry is the wait between two attempts to take a held lock.
 	LockRetry time.Duration
 	lockTTL   time.Duration // store.LockTTL; shorter in tests
+	heads     *headBatcher  // GetHead's reads
 }
 
 // New returns a Store over client (a *redis.Client, a failover client for
@@ -40,7 +58,8 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = "authflow:"
 	}
-	return &Store{client: client, prefix: prefix, LockRetry: 20 * time.Millisecond, lockTTL: store.LockTTL}
+	return &Store{client: client, prefix: prefix, LockRetry: 20 * time.Millisecond, lockTTL: store.LockTTL,
+		heads: newHeadBatcher(client)}
 }
 
 // Mode names how authflow reaches Redis.
@@ -127,7 +146,26 @@ func (h retryClosedConns) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 	}
 }
 func (h retryClosedConns) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next // authflow sends no pipelines
+	// authflow's only pipelines are GetHead's batched reads (headBatcher),
+	// safe to send again whole.
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for i := 1; i < h.tries && anyClosedConn(cmds) && ctx.Err() == nil; i++ {
+			err = next(ctx, cmds)
+		}
+		return err
+	}
+}
+
+// anyClosedConn reports whether a command of cmds failed on a connection
+// the server had closed.
+func anyClosedConn(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if closedConn(c.Err()) {
+			return true
+		}
+	}
+	return false
 }
 
 // dialer is go-redis's own dialer (its timeout, keep-alive and TLS),
@@ -227,12 +265,20 @@ func (r *Store) GetString(ctx context.Context, key string) (string, error) {
 // GetHead implements server.HeadGetter: the first n bytes of the value
 // (GETRANGE key 0 n-1), one command, for a check that needs only a
 // record's head; store.ErrNotFound when there is no value (GETRANGE
-// answers "" for a missing key, and no stored value is empty).
+// answers "" for a missing key, and no stored value is empty). Reads that
+// arrive while Redis is busy are sent together as one pipeline: see
+// headBatcher.
 func (r *Store) GetHead(ctx context.Context, key string, n int) (string, error) {
 	if n <= 0 {
 		return "", fmt.Errorf("redisstore: get head: %d bytes", n)
 	}
-	v, err := r.client.GetRange(ctx, r.prefix+key, 0, int64(n-1)).Result()
+	var v string
+	var err error
+	if r.heads != nil {
+		v, err = r.heads.get(ctx, r.prefix+key, int64(n-1))
+	} else {
+		v, err = r.client.GetRange(ctx, r.prefix+key, 0, int64(n-1)).Result()
+	}
 	if err != nil {
 		return "", fmt.Errorf("redisstore: redis getrange: %w", err)
 	}
@@ -375,5 +421,11 @@ func (r *Store) renew(k, token string, stop <-chan struct{}, done chan<- struct{
 	}
 }
 
-// Close closes the client.
-func (r *Store) Close() error { return r.client.Close() }
+// Close closes the client, fails the reads still queued for a batch, and
+// returns when no batch is running.
+func (r *Store) Close() error {
+	if r.heads == nil {
+		return r.client.Close()
+	}
+	return r.heads.close(r.client.Close)
+}
