@@ -322,24 +322,8 @@ func TestGetHeadBatchAfterConnectionsClosed(t *testing.T) {
 		}
 	}
 	admin, _ := testredis.Client(t)
-	// More idle connections than go-redis retries a command on:
-	// concurrent GETs (not batched), and min_idle_conns, which the pool
-	// meets in the background.
-	var list string
-	for try := 0; ; try++ {
-		var fill sync.WaitGroup
-		for range 32 {
-			fill.Go(func() { s.GetString(ctx, "k0") })
-		}
-		fill.Wait()
-		if list, err = admin.ClientList(ctx).Result(); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Count(list, " name="+name+" ") >= 8 || try == 100 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// More idle connections than go-redis retries a command on.
+	list := fillPool(t, s, admin, name, "k0", 8)
 	// The one round trip slot is held by a read that has had its reply;
 	// the others queue behind it.
 	held := make(chan struct{})
@@ -355,21 +339,7 @@ func TestGetHeadBatchAfterConnectionsClosed(t *testing.T) {
 		})
 	}
 	waitQueued(t, s, n)
-	killed := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") {
-			continue
-		}
-		for _, f := range strings.Fields(line) {
-			if id, ok := strings.CutPrefix(f, "id="); ok {
-				if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
-					t.Fatal(err)
-				}
-				killed++
-			}
-		}
-	}
-	if killed < 5 {
+	if killed := killConns(t, admin, name, list); killed < 5 {
 		t.Fatalf("killed %d connections, want more than go-redis retries on", killed)
 	}
 	pipes := h.pipes.Load()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authflow/authflow/internal/testredis"
 	"github.com/authflow/authflow/store/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestConnectionsClosedByServer: after Redis closes every connection in
@@ -35,35 +36,7 @@ func TestConnectionsClosedByServer(t *testing.T) {
 		// pool meets in the background (a fast machine serves 32 reads
 		// on one connection).
 		admin, _ := testredis.Client(t)
-		var list string
-		for try := 0; ; try++ {
-			var wg sync.WaitGroup
-			for range 32 {
-				wg.Go(func() { s.GetString(ctx, "k") })
-			}
-			wg.Wait()
-			if list, err = admin.ClientList(ctx).Result(); err != nil {
-				t.Fatal(err)
-			}
-			if strings.Count(list, " name="+name+" ") >= 2 || try == 50 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond) // the pool dials in the background
-		}
-		killed := 0
-		for _, line := range strings.Split(list, "\n") {
-			if !strings.Contains(line, " name="+name+" ") {
-				continue
-			}
-			for _, f := range strings.Fields(line) {
-				if id, ok := strings.CutPrefix(f, "id="); ok {
-					if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
-						t.Fatal(err)
-					}
-					killed++
-				}
-			}
-		}
+		killed := killConns(t, admin, name, fillPool(t, s, admin, name, "k", 2))
 		if killed < 2 {
 			t.Fatalf("round %d: killed %d connections, want the pool's", round, killed)
 		}
@@ -85,4 +58,49 @@ func TestConnectionsClosedByServer(t *testing.T) {
 			t.Errorf("round %d: %d of 20 commands failed after the server closed %d connections", round, failed, killed)
 		}
 	}
+}
+
+// fillPool reads key concurrently until Redis lists at least min
+// connections of the client named name (the pool also dials its
+// min_idle_conns in the background: a fast machine serves 32 concurrent
+// reads on one connection), and returns Redis's CLIENT LIST.
+func fillPool(t *testing.T, s *redisstore.Store, admin *redis.Client, name, key string, min int) string {
+	t.Helper()
+	ctx := context.Background()
+	for try := 0; ; try++ {
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() { s.GetString(ctx, key) })
+		}
+		wg.Wait()
+		list, err := admin.ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(list, " name="+name+" ") >= min || try == 100 {
+			return list
+		}
+		time.Sleep(20 * time.Millisecond) // the pool dials in the background
+	}
+}
+
+// killConns closes, from Redis's side, every connection in list (a CLIENT
+// LIST) of the client named name, and returns how many it closed.
+func killConns(t *testing.T, admin *redis.Client, name, list string) int {
+	t.Helper()
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(f, "id="); ok {
+				if err := admin.Do(context.Background(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+					t.Fatal(err)
+				}
+				killed++
+			}
+		}
+	}
+	return killed
 }
