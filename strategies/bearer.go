@@ -90,11 +90,7 @@ func encodeBearerKeys(o *node, st *Strategy) {
 		}
 	}
 	if st.RequiredScopes != nil {
-		a := &node{kind: kindArray}
-		for _, s := range st.RequiredScopes {
-			a.vals = append(a.vals, stringNode(s))
-		}
-		o.set("required_scopes", a)
+		o.set("required_scopes", nodeOf(st.RequiredScopes))
 	}
 	if st.UpstreamClaims != nil {
 		o.set("upstream_claims", nodeOf(st.UpstreamClaims))

@@ -268,11 +268,7 @@ func encodeStrategy(st *Strategy) *node {
 	str("logout_uri", st.LogoutURI)
 	str("docs", st.Docs)
 	if st.Notes != nil {
-		notes := &node{kind: kindArray}
-		for _, n := range st.Notes {
-			notes.vals = append(notes.vals, stringNode(n))
-		}
-		o.set("notes", notes)
+		o.set("notes", nodeOf(st.Notes))
 	}
 	str("client_key", st.ClientKey)
 	str("client_key_id", st.ClientKeyID)
@@ -356,11 +352,7 @@ func encodeStep(s Step) *node {
 	str("issuer", s.Issuer)
 	str("audience", s.Audience)
 	if s.Algorithms != nil {
-		a := &node{kind: kindArray}
-		for _, alg := range s.Algorithms {
-			a.vals = append(a.vals, stringNode(alg))
-		}
-		o.set("algorithms", a)
+		o.set("algorithms", nodeOf(s.Algorithms))
 	}
 	if s.InsecureSkipVerify {
 		o.set("verify", &node{kind: kindFalse})

@@ -277,6 +277,12 @@ func nodeOf(v any) *node {
 			o.set(k, nodeOf(x[k]))
 		}
 		return o
+	case []string:
+		a := &node{kind: kindArray}
+		for _, e := range x {
+			a.vals = append(a.vals, stringNode(e))
+		}
+		return a
 	case []any:
 		a := &node{kind: kindArray}
 		for _, e := range x {
