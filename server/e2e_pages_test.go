@@ -211,3 +211,49 @@ func TestCustomTemplates(t *testing.T) {
 		t.Errorf("account page:\n%s", p.Body)
 	}
 }
+
+// TestVerifyRoute: /auth/verify, which ServeHTTP answers ahead of the
+// ServeMux, answers GET and HEAD like the ServeMux route would, with the
+// headers of every answer; any other method, or a path beside it, goes on
+// to the ServeMux's 405 and 404 pages.
+func TestVerifyRoute(t *testing.T) {
+	t.Parallel()
+	_, br := standalone(t, nil)
+	anon := authtest.NewBrowser(t, br.URL(), authtest.BrowserOptions{Transport: br.Client().Transport})
+	br.MustLogin("dev", authtest.Ada())
+	tests := []struct {
+		who    *authtest.Browser
+		method string
+		target string
+		status int
+		user   string // X-Auth-User, "" for none
+	}{
+		{br, http.MethodGet, "/auth/verify", http.StatusOK, authtest.Ada().ID},
+		{br, http.MethodHead, "/auth/verify", http.StatusOK, authtest.Ada().ID},
+		{br, http.MethodGet, "/auth/verify?allowed_emails=nobody@example.com", http.StatusForbidden, ""},
+		{anon, http.MethodGet, "/auth/verify", http.StatusUnauthorized, ""},
+		{anon, http.MethodHead, "/auth/verify", http.StatusUnauthorized, ""},
+		{br, http.MethodPost, "/auth/verify", http.StatusMethodNotAllowed, ""},
+		{br, http.MethodDelete, "/auth/verify", http.StatusMethodNotAllowed, ""},
+		{br, http.MethodGet, "/auth/verify/", http.StatusNotFound, ""},
+		{br, http.MethodGet, "/auth/verifyx", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		what := tt.method + " " + tt.target
+		p := tt.who.Do(tt.method, tt.target, nil, nil)
+		if p.Status != tt.status {
+			t.Errorf("%s: %d, want %d", what, p.Status, tt.status)
+		}
+		if got := p.Header.Get("X-Auth-User"); got != tt.user {
+			t.Errorf("%s: X-Auth-User %q, want %q", what, got, tt.user)
+		}
+		if tt.status == http.StatusMethodNotAllowed && p.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s: Allow %q, want GET, HEAD", what, p.Header.Get("Allow"))
+		}
+		for name, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+			if got := p.Header.Get(name); got != want {
+				t.Errorf("%s: %s %q, want %q", what, name, got, want)
+			}
+		}
+	}
+}

@@ -202,6 +202,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Cache-Control"] = noStore
 	h["Referrer-Policy"] = noReferrer // the callback URL holds the code
 	h["X-Content-Type-Options"] = noSniff
+	if r.URL.Path == "/auth/verify" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The forward-auth check, asked on every request a proxy guards:
+		// straight to its handler, which is what the ServeMux would find.
+		s.verify(w, r)
+		return
+	}
 	s.routes.Load().mux.ServeHTTP(w, r)
 }
 

@@ -8,15 +8,12 @@ import (
 )
 
 // verify serves GET /auth/verify, the forward-auth check: 200 and the
-
 // X-Auth-* headers for a live session, 401 otherwise. With ?redirect=true
 // (for Traefik and Caddy, which pass the auth answer to the browser) a
-
 // request without a session is instead redirected to the login, returning
-
 // to the X-Forwarded-Uri the proxy sends. nginx's auth_request accepts only
-
 // 2xx, 401 and 403, so it uses the plain form and an error_page.
+// ServeHTTP calls it directly, ahead of the ServeMux.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	var q url.Values
 	if r.URL.RawQuery != "" { // the common case, a bare check, parses nothing
@@ -75,7 +72,6 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 // sessionEnded reports whether err means "no live session" (none, or it
-
 // just ended) rather than a failure to look.
 func sessionEnded(err error) bool {
 	return errors.Is(err, errNoSession) || errors.Is(err, errRefreshFailed)

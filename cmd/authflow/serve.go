@@ -218,12 +218,11 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	defer rl.close()
 
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	mux := http.NewServeMux()
-	mux.Handle("/", srv)
+	var handler http.Handler = srv
 	var servers []*http.Server
 	switch maddr := v.GetString("metrics.addr"); maddr {
 	case "":
-		mux.Handle("GET /metrics", metricsHandler)
+		handler = withMetrics(srv, metricsHandler)
 	case "off":
 	default:
 		mln, err := net.Listen("tcp", maddr)
@@ -237,7 +236,7 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 		go ms.Serve(mln)
 		log.Info("metrics serving", "addr", mln.Addr().String())
 	}
-	hs := newHTTPServer(mux, log)
+	hs := newHTTPServer(handler, log)
 	servers = append(servers, hs)
 
 	// SIGHUP is caught from here on (before ready), so it never kills the
@@ -278,6 +277,24 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 	}
 	srv.Close()
 	return err
+}
+
+// withMetrics serves /metrics (GET and HEAD; 405 otherwise) with metrics
+// and everything else with srv. A path test, not a ServeMux in front of the Server's own:
+// every forward-auth check passes through here.
+func withMetrics(srv, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
 }
 
 // serveUntilDone serves ln until ctx ends (nil) or the server fails.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,38 @@ func TestServeLifecycle(t *testing.T) {
 				t.Errorf("the client secret appears in the log:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestWithMetrics: the main listener's handler sends /metrics (GET, HEAD)
+// to the metrics handler, answers its other methods with 405, and sends
+// every other path to the Server.
+func TestWithMetrics(t *testing.T) {
+	t.Parallel()
+	mark := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("X-Handler", name) })
+	}
+	h := withMetrics(mark("server"), mark("metrics"))
+	tests := []struct {
+		method, target string
+		status         int
+		handler        string // X-Handler, "" for none
+	}{
+		{http.MethodGet, "/metrics", http.StatusOK, "metrics"},
+		{http.MethodHead, "/metrics", http.StatusOK, "metrics"},
+		{http.MethodPost, "/metrics", http.StatusMethodNotAllowed, ""},
+		{http.MethodGet, "/metrics/", http.StatusOK, "server"},
+		{http.MethodGet, "/auth/verify", http.StatusOK, "server"},
+		{http.MethodPost, "/auth/signout", http.StatusOK, "server"},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tt.method, tt.target, nil))
+		if w.Code != tt.status || w.Header().Get("X-Handler") != tt.handler {
+			t.Errorf("%s %s: %d by %q, want %d by %q", tt.method, tt.target, w.Code, w.Header().Get("X-Handler"), tt.status, tt.handler)
+		}
+		if tt.status == http.StatusMethodNotAllowed && w.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: Allow %q", tt.method, tt.target, w.Header().Get("Allow"))
+		}
 	}
 }
