@@ -280,8 +280,9 @@ func serve(ctx context.Context, v *viper.Viper, stderr io.Writer, ready chan<- s
 }
 
 // withMetrics serves /metrics (GET and HEAD; 405 otherwise) with metrics
-// and everything else with srv. A path test, not a ServeMux in front of the Server's own:
-// every forward-auth check passes through here.
+// and everything else with srv. It is a path test rather than a ServeMux
+// in front of the Server's own, since every forward-auth check passes
+// through it.
 func withMetrics(srv, metrics http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
