@@ -148,6 +148,23 @@ func runClient(t *testing.T, deps clientDeps, errOut *lines, args ...string) (in
 	return code, out.String()
 }
 
+// clientResult is how a command run by startClient ended.
+type clientResult struct {
+	code int
+	out  string
+}
+
+// startClient is runClient in the background, for a command that waits
+// on the test (a device approval, a browser at the loopback listener).
+func startClient(t *testing.T, deps clientDeps, errOut *lines, args ...string) <-chan clientResult {
+	done := make(chan clientResult, 1)
+	go func() {
+		code, out := runClient(t, deps, errOut, args...)
+		done <- clientResult{code, out}
+	}()
+	return done
+}
+
 // introspect asks devidp about a token, as the service client.
 func (f *cliFixture) introspect(t *testing.T, token string) map[string]any {
 	t.Helper()
@@ -222,15 +239,7 @@ func TestLoginDevice(t *testing.T) {
 			answered := make(chan struct{})
 			f.deps.sleep = approvedSleep(answered)
 			errOut := newLines()
-			type outcome struct {
-				code int
-				out  string
-			}
-			done := make(chan outcome, 1)
-			go func() {
-				code, out := runClient(t, f.deps, errOut, "login", f.file, "dev")
-				done <- outcome{code, out}
-			}()
+			done := startClient(t, f.deps, errOut, "login", f.file, "dev")
 			link := errOut.url(t)
 			answer := f.idp.ApproveDevice
 			if !approve {
@@ -269,15 +278,7 @@ func TestLoginLoopback(t *testing.T) {
 	t.Parallel()
 	f := newCLIFixture(t)
 	errOut := newLines()
-	type outcome struct {
-		code int
-		out  string
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		code, out := runClient(t, f.deps, errOut, "login", f.file, "devloop")
-		done <- outcome{code, out}
-	}()
+	done := startClient(t, f.deps, errOut, "login", f.file, "devloop")
 	authURL := errOut.url(t)
 	back, err := f.idp.Login(context.Background(), nil, authURL, authtest.Ada().Username, authtest.Ada().Password)
 	if err != nil {
